@@ -1,0 +1,7 @@
+"""``python -m sockit``: the command-line interface."""
+
+import sys
+
+from sockit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""sockit.client: see docs/architecture.md for what this layer holds."""

@@ -1,0 +1,1 @@
+"""sockit.net: see docs/architecture.md for what this layer holds."""

@@ -1,0 +1,1 @@
+"""sockit.proto: see docs/architecture.md for what this layer holds."""

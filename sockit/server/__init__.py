@@ -1,0 +1,1 @@
+"""sockit.server: see docs/architecture.md for what this layer holds."""
