@@ -1,0 +1,48 @@
+"""Every program in examples/ runs to completion and does what it says.
+
+Examples must finish on their own in a few seconds; ones that run servers
+take a self-test mode from ``SOCKIT_EXAMPLE_SELFTEST=1``. Each example's
+expected output markers are listed here, so an example that silently stops
+working fails the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+# substrings each example's stdout must contain
+EXPECTED: dict[str, list[str]] = {
+    "utf8_stream.py": [
+        "accepted: 'Hello, wörld'",
+        "refused at byte 16",
+        "refused: message over 64 bytes",
+    ],
+}
+
+
+def all_examples() -> list[str]:
+    return sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
+def test_every_example_has_expectations() -> None:
+    missing = set(all_examples()) - set(EXPECTED)
+    assert not missing, f"add expected output for {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", all_examples())
+def test_example_runs(name: str) -> None:
+    env = {**os.environ, "SOCKIT_EXAMPLE_SELFTEST": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for marker in EXPECTED.get(name, []):
+        assert marker in proc.stdout, f"{marker!r} not in output:\n{proc.stdout}"
