@@ -6,6 +6,8 @@ clients and servers are built on top. All errors derive from
 :class:`sockit.errors.SockitError`.
 """
 
+import logging
+
 from sockit._version import __version__
 from sockit.errors import (
     ConnectError,
@@ -20,6 +22,10 @@ from sockit.errors import (
     Timeout,
     TLSError,
 )
+
+# A library never configures logging for its users; it only silences the
+# "no handler" warning. See docs/observe.md for the logging conventions.
+logging.getLogger("sockit").addHandler(logging.NullHandler())
 
 __all__ = [
     "ConnectError",
