@@ -31,6 +31,8 @@ def test_nginx_serves_and_is_stopped_by_pid(tmp_path: Path) -> None:
 def test_peer_that_never_listens_is_reported(tmp_path: Path) -> None:
     sleep = require_program("sleep")
     port = free_port()
-    with pytest.raises(RuntimeError, match="did not start"):
-        with run_peer([sleep, "30"], port=port, start_timeout=1.0):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="did not start"),
+        run_peer([sleep, "30"], port=port, start_timeout=1.0),
+    ):
+        pass
