@@ -11,7 +11,7 @@ loop can serve any protocol::
         elif isinstance(event, ConnectionTerminated):
             break
 
-Events are frozen dataclasses with ``__slots__``: cheap to create, hashable,
+Events are frozen dataclasses with ``__slots__``: cheap to create
 and impossible to mutate after a protocol has handed them out.
 """
 
