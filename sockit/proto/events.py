@@ -11,8 +11,10 @@ loop can serve any protocol::
         elif isinstance(event, ConnectionTerminated):
             break
 
-Events are frozen dataclasses with ``__slots__``: cheap to create
-and impossible to mutate after a protocol has handed them out.
+Events are frozen dataclasses with ``__slots__``: cheap to create, and
+their fields cannot be reassigned once a protocol has handed them out (a
+field that holds a container, such as ``Headers``, is the receiver's to
+copy before changing).
 """
 
 from __future__ import annotations
