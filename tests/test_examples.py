@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # substrings each example's stdout must contain
 EXPECTED: dict[str, list[str]] = {
+    "echo_server.py": ["echo ok: 20 clients, 1000 echoes"],
     "utf8_stream.py": [
         "accepted: 'Hello, wörld'",
         "refused at byte 16",

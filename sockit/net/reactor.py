@@ -118,11 +118,22 @@ FileLike: TypeAlias = "int | HasFileno"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class IOEvent:
-    """``fileobj`` is ready for ``events``; ``data`` is what it was registered with."""
+    """``fileobj`` is ready for ``events``; ``data`` is what it was registered with.
+
+    ``readable`` and ``writable`` are ``events`` as booleans, precomputed:
+    testing them is cheaper than ``ev.events & WRITE`` (flag arithmetic on an
+    ``IntFlag`` builds a new member each time), which matters on a hot loop.
+    """
 
     fileobj: FileLike
     events: Interest
     data: object
+    readable: bool = dataclasses.field(init=False, repr=False, compare=False)
+    writable: bool = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "readable", bool(self.events & 1))
+        object.__setattr__(self, "writable", bool(self.events & 2))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

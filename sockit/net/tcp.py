@@ -196,16 +196,28 @@ class Socket(TCPOptions):
 
     def try_send(self, data: Buffer) -> SendResult:
         """Send what the kernel buffer and the bandwidth limit allow now."""
-        view = byte_view(data)
         limiter = self.send_limiter
-        allowed = len(view) if limiter is None else min(len(view), limiter.available())
-        if allowed == 0 and len(view) > 0 and limiter is not None:
+        if limiter is None:
+            # hot path (every reactor-driven write): no wrappers, no view copy
+            if self._closed:
+                self._fd()
+            try:
+                n = self._sock.send(data, MSG_NOSIGNAL)
+            except BlockingIOError:
+                return SendResult(0, 0.0)
+            except OSError as exc:
+                raise self._fail(exc, Phase.WRITE, "send") from exc
+            self.stats.record_sent(n)
+            return SendResult(n, 0.0)
+        view = byte_view(data)
+        allowed = min(len(view), limiter.available())
+        if allowed == 0 and len(view) > 0:
             return SendResult(0, limiter.wait_time(min(len(view), STREAM_CHUNK)))
         chunk = view[:allowed]
         n = self._try(lambda: self._sock.send(chunk, MSG_NOSIGNAL), Phase.WRITE, "send") or 0
         self._sent(n)
         retry = 0.0
-        if limiter is not None and n == allowed < len(view):
+        if n == allowed < len(view):
             retry = limiter.wait_time(min(len(view) - n, STREAM_CHUNK))
         return SendResult(n, retry)
 
@@ -264,9 +276,15 @@ class Socket(TCPOptions):
             bufsize = min(bufsize, self.recv_limiter.available())
             if bufsize == 0:
                 return None
-        data = self._try(lambda: self._sock.recv(bufsize), Phase.READ, "recv")
-        if data is not None:
-            self._received(len(data))
+        elif self._closed:
+            self._fd()
+        try:
+            data = self._sock.recv(bufsize)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            raise self._fail(exc, Phase.READ, "recv") from exc
+        self._received(len(data))
         return data
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, *, timeout: TimeoutArg = DEFAULT) -> int:
