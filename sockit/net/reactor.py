@@ -382,20 +382,44 @@ class Reactor:
         other than the next timer). A due timer shortens the wait. The list may be
         empty (timeout, or a wake-up).
         """
-        ready = self._poll(timeout)
-        events: list[Event] = []
-        lookup = self._ready_events.get
-        table = self._backend.mask_table
-        for fd, bits in ready:
-            per_mask = lookup(fd)
-            if per_mask is None:
-                self._internal(fd, events)
-                continue
-            event = per_mask[table[bits & 0x1F]]
-            if event is not None:
-                events.append(event)
+        # _poll() inlined: this runs once per loop iteration, and with few ready
+        # descriptors per call the fixed cost is what a busy server pays for
+        if self._closed:
+            raise LocalProtocolError("the reactor is closed")
+        if timeout is None:
+            timeout = self.default_timeout
         timers = self._timers
-        if len(timers):
+        if timers._live:  # len() would cost a Python-level call
+            timeout = self._timer_timeout(timeout)
+        elif timeout is not None and timeout < 0:
+            timeout = 0.0
+        try:
+            ready = self._backend.poll(timeout)
+        except OSError as exc:
+            raise _wrap(exc) from exc
+        if type(ready) is not list:  # a backend's one-shot iterator: keep it for a retry
+            ready = list(ready)
+        per_fd = self._ready_events
+        table = self._backend.mask_table
+        events: list[Event] | None = None
+        if len(ready) > 4:  # below that, setting up the comprehension costs more
+            try:
+                events = [
+                    event
+                    for fd, bits in ready
+                    if (event := per_fd[fd][table[bits & 0x1F]]) is not None
+                ]
+            except KeyError:  # the wake-up or signal fd is in this batch: go slow
+                events = None
+        if events is None:
+            events = []
+            for fd, bits in ready:
+                per_mask = per_fd.get(fd)
+                if per_mask is None:
+                    self._internal(fd, events)
+                elif (event := per_mask[table[bits & 0x1F]]) is not None:
+                    events.append(event)
+        if timers._live:
             for timer in timers.pop_due(self._clock()):
                 events.append(TimerEvent(timer, timer.data))
         return events
@@ -436,19 +460,25 @@ class Reactor:
         self._check_open()
         if timeout is None:
             timeout = self.default_timeout
-        if timeout is not None and timeout < 0:
+        if len(self._timers):
+            timeout = self._timer_timeout(timeout)
+        elif timeout is not None and timeout < 0:
             timeout = 0.0
-        timers = self._timers
-        if len(timers):
-            deadline = timers.next_deadline()
-            if deadline is not None:
-                left = max(0.0, deadline - self._clock())
-                if timeout is None or left < timeout:
-                    timeout = left
         try:
             return self._backend.poll(timeout)
         except OSError as exc:
             raise _wrap(exc) from exc
+
+    def _timer_timeout(self, timeout: float | None) -> float | None:
+        """``timeout`` (>= 0), shortened to the next timer's deadline."""
+        if timeout is not None and timeout < 0:
+            timeout = 0.0
+        deadline = self._timers.next_deadline()
+        if deadline is not None:
+            left = max(0.0, deadline - self._clock())
+            if timeout is None or left < timeout:
+                timeout = left
+        return timeout
 
     def _internal(self, fd: int, events: list[Event]) -> None:
         """Handle readiness of one of the reactor's own fds (or a stale fd)."""

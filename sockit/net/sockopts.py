@@ -37,8 +37,10 @@ from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Ph
 from sockit.limits import SocketLimits
 from sockit.net._oserror import (
     DEFAULT,
+    Buffer,
     Default,
     TimeoutArg,
+    byte_view,
     check_ip_address,
     check_timeout,
     deadline_after,
@@ -134,6 +136,27 @@ class SendResult:
 
     sent: int
     retry_after: float = 0.0
+
+
+# Building a frozen dataclass costs ~0.3 µs (two object.__setattr__ calls), as
+# much as the rest of a reactor-driven try_send; results are immutable, so the
+# kernel-limited ones (retry_after == 0) are shared per byte count.
+_SENT_RESULTS: dict[int, SendResult] = {}
+_SENT_RESULTS_MAX: Final = 4096
+#: ``_SENT_RESULTS.get``: the hot path's lookup (``None``: use :func:`sent_result`)
+cached_sent_result: Final = _SENT_RESULTS.get
+#: what a non-blocking send that would block returns
+NOTHING_SENT: Final = SendResult(0)
+
+
+def sent_result(nbytes: int) -> SendResult:
+    """``SendResult(nbytes)``, shared between calls (at most 4096 sizes are kept)."""
+    result = _SENT_RESULTS.get(nbytes)
+    if result is None:
+        result = SendResult(nbytes)
+        if len(_SENT_RESULTS) < _SENT_RESULTS_MAX:
+            _SENT_RESULTS[nbytes] = result
+    return result
 
 
 _live_lock = threading.Lock()
@@ -328,6 +351,43 @@ class BaseSocket:
         self.stats.record_sent(nbytes, packets)
         if self.send_limiter is not None:
             self.send_limiter.consume(nbytes)
+
+    def _try_send_limited(self, data: Buffer, limiter: BandwidthLimiter) -> SendResult:
+        """``try_send`` under a bandwidth limit: send what it allows, say when to retry."""
+        view = byte_view(data)
+        allowed = min(len(view), limiter.available())
+        if allowed == 0 and len(view) > 0:
+            return SendResult(0, limiter.wait_time(min(len(view), STREAM_CHUNK)))
+        chunk = view[:allowed]
+        n = self._try(lambda: self._sock.send(chunk, MSG_NOSIGNAL), Phase.WRITE, "send") or 0
+        self._sent(n)
+        retry = 0.0
+        if n == allowed < len(view):
+            retry = limiter.wait_time(min(len(view) - n, STREAM_CHUNK))
+        return SendResult(n, retry)
+
+    def _try_recv_limited(self, bufsize: int, limiter: BandwidthLimiter) -> bytes | None:
+        """``try_recv`` under a bandwidth limit: ``None`` while it allows nothing."""
+        bufsize = min(bufsize, limiter.available())
+        if bufsize == 0:
+            return None
+        data = self._try(lambda: self._sock.recv(bufsize), Phase.READ, "recv")
+        if data is not None:
+            self._received(len(data))
+        return data
+
+    def _try_recv_into_limited(
+        self, buffer: Buffer, want: int, limiter: BandwidthLimiter
+    ) -> int | None:
+        """``try_recv_into`` under a bandwidth limit: ``None`` while it allows nothing."""
+        size = want
+        want = min(want, limiter.available())
+        if want == 0 and size > 0:
+            return None
+        n = self._try(lambda: self._sock.recv_into(buffer, want), Phase.READ, "recv_into")
+        if n is not None:
+            self._received(n)
+        return n
 
     def _received(self, nbytes: int, packets: int = 1) -> None:
         self.stats.record_received(nbytes, packets)

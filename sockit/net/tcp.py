@@ -48,24 +48,21 @@ from sockit.net._oserror import (
 )
 from sockit.net.sockopts import (
     MSG_NOSIGNAL,
+    NOTHING_SENT,
     POLLIN,
     POLLOUT,
     STREAM_CHUNK,
     SendResult,
+    cached_sent_result,
     live_sockets,
+    sent_result,
 )
 from sockit.net.tcpinfo import TCPOptions
 
-__all__ = [
-    "SendResult",
-    "Socket",
-    "connect_tcp",
-    "listen_tcp",
-    "live_sockets",
-    "splice",
-]
+__all__ = ["SendResult", "Socket", "connect_tcp", "listen_tcp", "live_sockets", "splice"]
 
 _S = TypeVar("_S", bound="Socket")
+_monotonic: Final = time.monotonic
 _SENDFILE_MAX: Final = 0x7FFFF000
 _FALLBACK_ERRNOS: Final = frozenset(
     {errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP, errno.ESPIPE, errno.EBADF}
@@ -198,28 +195,23 @@ class Socket(TCPOptions):
         """Send what the kernel buffer and the bandwidth limit allow now."""
         limiter = self.send_limiter
         if limiter is None:
-            # hot path (every reactor-driven write): no wrappers, no view copy
+            # hot path (every reactor-driven write): no wrappers, no view copy,
+            # counters updated inline, results shared per byte count
             if self._closed:
                 self._fd()
             try:
                 n = self._sock.send(data, MSG_NOSIGNAL)
             except BlockingIOError:
-                return SendResult(0, 0.0)
+                return NOTHING_SENT
             except OSError as exc:
                 raise self._fail(exc, Phase.WRITE, "send") from exc
-            self.stats.record_sent(n)
-            return SendResult(n, 0.0)
-        view = byte_view(data)
-        allowed = min(len(view), limiter.available())
-        if allowed == 0 and len(view) > 0:
-            return SendResult(0, limiter.wait_time(min(len(view), STREAM_CHUNK)))
-        chunk = view[:allowed]
-        n = self._try(lambda: self._sock.send(chunk, MSG_NOSIGNAL), Phase.WRITE, "send") or 0
-        self._sent(n)
-        retry = 0.0
-        if n == allowed < len(view):
-            retry = limiter.wait_time(min(len(view) - n, STREAM_CHUNK))
-        return SendResult(n, retry)
+            stats = self.stats
+            stats.bytes_sent += n
+            stats.packets_sent += 1
+            stats.last_activity = _monotonic()
+            result = cached_sent_result(n)
+            return sent_result(n) if result is None else result
+        return self._try_send_limited(data, limiter)
 
     def sendall(self, data: Buffer, *, timeout: TimeoutArg = DEFAULT) -> None:
         """Send all of ``data``; ``timeout`` bounds the whole call."""
@@ -228,13 +220,8 @@ class Socket(TCPOptions):
     def _sendall(self, view: memoryview, deadline: float | None) -> None:
         while view:
             chunk = view[: self._quota(self.send_limiter, len(view), deadline, Phase.WRITE)]
-            n = self._io(
-                partial(self._sock.send, chunk, MSG_NOSIGNAL),
-                POLLOUT,
-                deadline,
-                Phase.WRITE,
-                "sendall",
-            )
+            send = partial(self._sock.send, chunk, MSG_NOSIGNAL)
+            n = self._io(send, POLLOUT, deadline, Phase.WRITE, "sendall")
             self._sent(n)
             view = view[n:]
 
@@ -250,13 +237,8 @@ class Socket(TCPOptions):
         deadline = self._deadline(timeout)
         total = sum(memoryview(b).nbytes for b in buffers)
         self._wait_whole(self.send_limiter, total, deadline, Phase.WRITE)
-        n = self._io(
-            lambda: self._sock.sendmsg(buffers, anc, MSG_NOSIGNAL),
-            POLLOUT,
-            deadline,
-            Phase.WRITE,
-            "sendmsg",
-        )
+        send = partial(self._sock.sendmsg, buffers, anc, MSG_NOSIGNAL)
+        n = self._io(send, POLLOUT, deadline, Phase.WRITE, "sendmsg")
         self._sent(n)
         return n
 
@@ -271,12 +253,11 @@ class Socket(TCPOptions):
 
     def try_recv(self, bufsize: int) -> bytes | None:
         """Receive what is there now; ``None`` if nothing (``b""``: peer closed)."""
-        check_size(bufsize, "bufsize")
+        if type(bufsize) is not int or bufsize < 0:  # the common case skips a call
+            check_size(bufsize, "bufsize")
         if self.recv_limiter is not None:
-            bufsize = min(bufsize, self.recv_limiter.available())
-            if bufsize == 0:
-                return None
-        elif self._closed:
+            return self._try_recv_limited(bufsize, self.recv_limiter)
+        if self._closed:
             self._fd()
         try:
             data = self._sock.recv(bufsize)
@@ -284,7 +265,10 @@ class Socket(TCPOptions):
             return None
         except OSError as exc:
             raise self._fail(exc, Phase.READ, "recv") from exc
-        self._received(len(data))
+        stats = self.stats  # counted inline: a call per receive costs more than this
+        stats.bytes_received += len(data)
+        stats.packets_received += 1
+        stats.last_activity = _monotonic()
         return data
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, *, timeout: TimeoutArg = DEFAULT) -> int:
@@ -301,15 +285,26 @@ class Socket(TCPOptions):
 
     def try_recv_into(self, buffer: Buffer, nbytes: int = 0) -> int | None:
         """Like :meth:`recv_into` but never blocks: ``None`` if nothing is there."""
-        view = byte_view(buffer)
-        want = min(check_size(nbytes, "nbytes") or len(view), len(view))
+        if type(nbytes) is not int or nbytes < 0:
+            check_size(nbytes, "nbytes")
+        if type(buffer) is not bytearray:  # a bytearray is already flat bytes
+            buffer = byte_view(buffer)
+        size = len(buffer)
+        want = nbytes if 0 < nbytes < size else size
         if self.recv_limiter is not None:
-            want = min(want, self.recv_limiter.available())
-            if want == 0 and len(view) > 0:
-                return None
-        n = self._try(lambda: self._sock.recv_into(view, want), Phase.READ, "recv_into")
-        if n is not None:
-            self._received(n)
+            return self._try_recv_into_limited(buffer, want, self.recv_limiter)
+        if self._closed:
+            self._fd()
+        try:
+            n = self._sock.recv_into(buffer, want)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            raise self._fail(exc, Phase.READ, "recv_into") from exc
+        stats = self.stats
+        stats.bytes_received += n
+        stats.packets_received += 1
+        stats.last_activity = _monotonic()
         return n
 
     def recv_exactly(self, n: int, *, timeout: TimeoutArg = DEFAULT) -> bytes:
@@ -344,13 +339,8 @@ class Socket(TCPOptions):
         """Scatter-receive into ``buffers``: ``(nbytes, ancdata, msg_flags, address)``."""
         deadline = self._deadline(timeout)
         views = [byte_view(b) for b in buffers]
-        result = self._io(
-            lambda: self._sock.recvmsg_into(views, ancbufsize, flags),
-            POLLIN,
-            deadline,
-            Phase.READ,
-            "recvmsg_into",
-        )
+        recv = partial(self._sock.recvmsg_into, views, ancbufsize, flags)
+        result = self._io(recv, POLLIN, deadline, Phase.READ, "recvmsg_into")
         self._received(result[0])
         return result
 
