@@ -1,1 +1,36 @@
-"""sockit.server: see docs/architecture.md for what this layer holds."""
+"""sockit.server: a reactor-driven HTTP/1.1 server, callback-free at its core.
+
+::
+
+    from sockit.server import HTTPServer
+
+    with HTTPServer("127.0.0.1", 8080) as server:
+        for request in server:
+            request.respond(200, [("Content-Type", "text/plain")], b"hello\\n")
+
+or, with an application callable, ``serve(app, "127.0.0.1", 8080)``. Static
+files: ``serve(StaticFiles("public"))``. See ``docs/server.md``.
+"""
+
+from sockit.server.app import App, Routes, handle, make_app, run, serve, text_response
+from sockit.server.core import HTTPServer
+from sockit.server.metrics import ServerMetrics
+from sockit.server.request import Address, Response, ResponseBody, ServerRequest
+from sockit.server.static import StaticFiles
+
+__all__ = [
+    "Address",
+    "App",
+    "HTTPServer",
+    "Response",
+    "ResponseBody",
+    "Routes",
+    "ServerMetrics",
+    "ServerRequest",
+    "StaticFiles",
+    "handle",
+    "make_app",
+    "run",
+    "serve",
+    "text_response",
+]

@@ -1,0 +1,460 @@
+"""The callback-free HTTP/1.1 server core: :class:`HTTPServer`.
+
+::
+
+    with HTTPServer("127.0.0.1", 8080) as server:
+        for request in server:                      # or: server.poll(timeout)
+            request.respond(200, [("Content-Type", "text/plain")], b"hello\\n")
+
+One :class:`~sockit.net.Reactor` drives every listener and connection on the
+thread that calls :meth:`HTTPServer.poll` (or iterates). ``poll`` sends what
+was answered since the last call, waits for I/O and timers, and returns the
+requests that became complete — head and body read, within the limits — in
+arrival order per connection. Nothing here calls application code except a
+streamed body's iterator.
+
+Over ``ServerLimits.max_connections`` (or ``max_connections_per_client`` from
+one address) a new connection is accepted and answered ``503`` with
+``Connection: close`` at once (counted as a refusal); while more than
+``max(16, max_connections // 8)`` such answers are still being delivered,
+further ones are closed without an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Final, Literal
+
+from sockit.errors import LocalProtocolError, NetworkError
+from sockit.limits import ServerLimits
+from sockit.net import (
+    READ,
+    IOEvent,
+    Reactor,
+    SignalEvent,
+    Socket,
+    TimerEvent,
+    listen_tcp,
+    listen_unix,
+)
+from sockit.observe import get_logger
+from sockit.proto.http import format_http_date
+from sockit.proto.http1 import HTTP1Config
+from sockit.server.connection import CLOSING, IDLE, READING, HTTPConnection
+from sockit.server.metrics import ServerMetrics, shared_metrics
+from sockit.server.request import Address, ServerRequest
+
+__all__ = ["HTTPServer"]
+
+log = get_logger("server")
+
+#: Connections taken from a listener's backlog per readiness event.
+_ACCEPT_BATCH: Final = 64
+#: How long accepting pauses after the process ran out of descriptors.
+_ACCEPT_PAUSE: Final = 0.1
+
+
+class _Listener:
+    """A listening socket and what its connections are called."""
+
+    __slots__ = ("paused", "sock", "unix_path")
+
+    def __init__(self, sock: Socket, unix_path: str | None) -> None:
+        self.sock = sock
+        self.unix_path = unix_path
+        self.paused = False
+
+
+def _http1_config(http1: HTTP1Config | None, limits: ServerLimits) -> HTTP1Config:
+    """``http1`` tightened to the server's body and head bounds."""
+    config = HTTP1Config() if http1 is None else http1
+    lim = config.limits
+    changes: dict[str, int] = {}
+    if lim.max_body_size is None or lim.max_body_size > limits.max_body_size:
+        changes["max_body_size"] = limits.max_body_size
+    if lim.max_header_block_size > limits.max_header_block_size:
+        changes["max_header_block_size"] = limits.max_header_block_size
+        if lim.max_header_name_size > limits.max_header_block_size:
+            changes["max_header_name_size"] = limits.max_header_block_size
+    if not changes:
+        return config
+    return dataclasses.replace(config, limits=lim.replace(**changes))
+
+
+class HTTPServer:
+    """An HTTP/1.1 server on TCP (IPv4 or IPv6) and/or a Unix socket; yields requests.
+
+    ``host=None`` listens on no TCP address (``unix_path`` only). ``port=0``
+    lets the kernel choose (see :attr:`port`). ``limits`` bounds connections,
+    requests and every phase's time; ``http1`` configures the parser (its
+    body and head bounds are tightened to ``limits``). ``linger_timeout``
+    bounds the drain after a half-close. ``read_size`` is the receive
+    buffer all connections share (one thread reads one socket at a time);
+    ``feed`` is how received bytes reach the parser (see
+    :class:`~sockit.net.channel.Channel`). ``backend`` picks a level-triggered
+    reactor backend (``None``: the measured default).
+
+    Threading: :meth:`poll`, iteration and :meth:`close` belong to one thread
+    (the loop's); :meth:`stop` and :meth:`ServerRequest.respond` may be called
+    from any thread.
+    """
+
+    def __init__(
+        self,
+        host: str | None = "127.0.0.1",
+        port: int = 0,
+        *,
+        unix_path: str | None = None,
+        limits: ServerLimits | None = None,
+        http1: HTTP1Config | None = None,
+        linger_timeout: float = 2.0,
+        read_size: int = 64 * 1024,
+        feed: Literal["bytes", "view"] = "bytes",
+        backend: str | None = None,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
+        if host is None and unix_path is None:
+            raise ValueError("give a host, a unix_path, or both")
+        self.limits = ServerLimits() if limits is None else limits
+        self.http1_config = _http1_config(http1, self.limits)
+        self.linger_timeout = linger_timeout
+        #: One receive buffer for every connection: the loop reads one socket at a time.
+        self.receive_buffer = bytearray(read_size)
+        self.feed: Literal["bytes", "view"] = feed
+        self.metrics = shared_metrics() if metrics is None else metrics
+        #: The thread running the loop (set by :meth:`poll`); ``None`` before.
+        self.loop_thread: int | None = None
+        #: ``True`` once :meth:`close` began: answers carry ``Connection: close``.
+        self.closing = False
+        #: The signal that stopped the server (see :meth:`watch_signals`), if any.
+        self.stop_signal: int | None = None
+        self._reactor = Reactor(backend)
+        if self._reactor.edge_triggered:
+            self._reactor.close()
+            raise ValueError("the server reads once per readiness: use a level-triggered backend")
+        self.now = self._reactor.clock()
+        self._listeners: list[_Listener] = []
+        self._connections: set[HTTPConnection] = set()
+        self._active = 0
+        self._rejecting = 0
+        self._per_client: dict[str, int] = {}
+        self._ready: list[ServerRequest] = []
+        self._dirty: list[HTTPConnection] = []
+        self._posted: deque[Callable[[], None]] = deque()
+        self._stopping = False
+        self._closed = False
+        self._date_second = -1
+        self._date = b""
+        try:
+            backlog = self.limits.listen_backlog
+            if host is not None:
+                self._add_listener(listen_tcp(host, port, backlog=backlog), None)
+            if unix_path is not None:
+                self._add_listener(listen_unix(unix_path, backlog=backlog), unix_path)
+        except BaseException:
+            self._close_listeners()
+            self._reactor.close()
+            raise
+
+    def _add_listener(self, sock: Socket, unix_path: str | None) -> None:
+        listener = _Listener(sock, unix_path)
+        self._listeners.append(listener)
+        self._reactor.register(sock, READ, data=listener)
+
+    # -- introspection ----------------------------------------------------------------
+
+    @property
+    def addresses(self) -> list[Address]:
+        """Every listening address: ``(host, port, ...)`` tuples and Unix paths."""
+        out: list[Address] = []
+        for listener in self._listeners:
+            if listener.unix_path is not None:
+                out.append(listener.unix_path)
+            else:
+                out.append(tuple(listener.sock.getsockname()))
+        return out
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on (``LocalProtocolError`` without a TCP listener)."""
+        for listener in self._listeners:
+            if listener.unix_path is None:
+                return int(listener.sock.getsockname()[1])
+        raise LocalProtocolError("this server has no TCP listener")
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the TCP listener (IPv6 hosts in brackets)."""
+        for listener in self._listeners:
+            if listener.unix_path is None:
+                host, port = listener.sock.getsockname()[:2]
+                return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        raise LocalProtocolError("this server has no TCP listener")
+
+    @property
+    def connection_count(self) -> int:
+        """Open client connections (those being refused with 503 included)."""
+        return len(self._connections)
+
+    @property
+    def reactor(self) -> Reactor:
+        """The reactor the server runs on (for adding timers or other sockets)."""
+        return self._reactor
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` finished."""
+        return self._closed
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (iteration ends)."""
+        return self._stopping
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def poll(self, timeout: float | None = None) -> list[ServerRequest]:
+        """Send what was answered, wait up to ``timeout`` s for I/O, return new requests.
+
+        ``timeout=None`` waits until something happens (a request, a timer,
+        :meth:`stop`). Returns ``[]`` once the server is closed.
+        """
+        if self._closed:
+            return []
+        self.loop_thread = threading.get_ident()
+        self._turn(timeout)
+        ready = self._ready
+        if ready:
+            self._ready = []
+        return ready
+
+    def __iter__(self) -> Iterator[ServerRequest]:
+        """Yield requests until :meth:`stop` (or a watched signal)."""
+        while not self._stopping and not self._closed:
+            yield from self.poll(None)
+
+    def _turn(self, timeout: float | None) -> None:
+        if self._posted:
+            self._run_posted()
+        if self._dirty:
+            self._advance_dirty()
+        if self._ready or self._dirty or self._posted or self._stopping:
+            timeout = 0.0
+        reactor = self._reactor
+        events = reactor.wait(timeout)
+        self.now = reactor.clock()
+        for ev in events:
+            if type(ev) is IOEvent:
+                data = ev.data
+                if type(data) is HTTPConnection:
+                    data.on_io(ev.readable, ev.writable)
+                elif isinstance(data, _Listener):
+                    self._accept(data)
+            elif type(ev) is TimerEvent:
+                data = ev.data
+                if type(data) is HTTPConnection:
+                    data.on_timer()
+                elif isinstance(data, _Listener):
+                    self._resume_accepting(data)
+            elif type(ev) is SignalEvent:
+                self.stop_signal = int(ev.signum)
+                self._stopping = True
+        if self._posted:
+            self._run_posted()
+        if self._dirty:
+            self._advance_dirty()
+
+    def _advance_dirty(self) -> None:
+        dirty = self._dirty
+        self._dirty = []
+        for conn in dirty:
+            conn.advance()
+
+    def _run_posted(self) -> None:
+        posted = self._posted
+        while posted:
+            call = posted.popleft()
+            try:
+                call()
+            except Exception:
+                log.exception("a call handed to the server loop failed")
+
+    def mark_dirty(self, conn: HTTPConnection) -> None:
+        """``conn`` has output or work for the end of this turn (connections call this)."""
+        self._dirty.append(conn)
+
+    def deliver(self, request: ServerRequest) -> None:
+        """A complete request: queue it for :meth:`poll` (503 while closing)."""
+        if self.closing:
+            request._responded = True
+            conn = request._conn
+            conn.close_after = True
+            if not conn.closed:
+                self.metrics.refusal("closing")
+                conn.send_error(503)
+            return
+        self._ready.append(request)
+
+    def call_soon(self, call: Callable[[], None]) -> None:
+        """Run ``call`` on the loop's thread at its next turn. Thread-safe."""
+        self._posted.append(call)
+        self._reactor.wakeup()
+
+    def date_header(self) -> bytes:
+        """The ``Date`` value for now (formatted once per second)."""
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date = format_http_date(now).encode("ascii")
+        return self._date
+
+    # -- connections ------------------------------------------------------------------
+
+    def _accept(self, listener: _Listener) -> None:
+        try:
+            socks = listener.sock.accept_batch(_ACCEPT_BATCH)
+        except NetworkError as exc:
+            # EMFILE and the like: the backlog stays readable, so pause instead of spinning
+            log.warning("accept failed: %s; pausing accepts for %.1f s", exc, _ACCEPT_PAUSE)
+            listener.paused = True
+            self._reactor.unregister(listener.sock)
+            self._reactor.add_timer(_ACCEPT_PAUSE, data=listener)
+            return
+        for sock in socks:
+            self._open(sock, listener)
+
+    def _resume_accepting(self, listener: _Listener) -> None:
+        if listener.paused and not self.closing and not listener.sock.closed:
+            listener.paused = False
+            self._reactor.register(listener.sock, READ, data=listener)
+
+    def _open(self, sock: Socket, listener: _Listener) -> None:
+        if self.closing:
+            sock.close()
+            return
+        client: Address
+        key: str | None
+        if listener.unix_path is not None:
+            client, key = listener.unix_path, None
+        else:
+            try:
+                client = tuple(sock.getpeername())
+            except NetworkError:  # gone before we looked
+                sock.close()
+                return
+            key = str(client[0])
+        limits = self.limits
+        reason = None
+        if self._active >= limits.max_connections:
+            reason = "max_connections"
+        elif key is not None and self._per_client.get(key, 0) >= limits.max_connections_per_client:
+            reason = "max_connections_per_client"
+        if reason is not None:
+            self._reject(sock, client, reason)
+            return
+        conn = HTTPConnection(self, sock, client, key)
+        self._connections.add(conn)
+        self._active += 1
+        if key is not None:
+            self._per_client[key] = self._per_client.get(key, 0) + 1
+        self.metrics.connections.inc()
+        self.metrics.active.inc()
+        conn.channel.attach(self._reactor)
+
+    def _reject(self, sock: Socket, client: Address, reason: str) -> None:
+        self.metrics.refusal(reason)
+        if self._rejecting >= max(16, self.limits.max_connections // 8):
+            sock.close()
+            return
+        conn = HTTPConnection(self, sock, client, None, counted=False)
+        self._connections.add(conn)
+        self._rejecting += 1
+        conn.channel.attach(self._reactor)
+        conn.send_error(503)
+
+    def forget(self, conn: HTTPConnection) -> None:
+        """A connection closed: drop it from the books (connections call this)."""
+        if conn not in self._connections:
+            return
+        self._connections.discard(conn)
+        if not conn.counted:
+            self._rejecting -= 1
+            return
+        self._active -= 1
+        self.metrics.active.dec()
+        key = conn.client_key
+        if key is not None:
+            left = self._per_client.get(key, 1) - 1
+            if left:
+                self._per_client[key] = left
+            else:
+                self._per_client.pop(key, None)
+
+    # -- stopping ---------------------------------------------------------------------
+
+    def watch_signals(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        """Stop (see :meth:`stop`) on these signals; main thread only."""
+        self._reactor.watch_signals(signals)
+
+    def stop(self) -> None:
+        """Make iteration end and a blocked :meth:`poll` return. Thread-safe."""
+        self._stopping = True
+        self._reactor.wakeup()
+
+    def close(self, grace: float = 0.0) -> None:
+        """Stop listening and close every connection; loop thread only. Idempotent.
+
+        Idle connections and ones that have sent nothing close at once. For
+        up to ``grace`` seconds the loop keeps running to deliver answers
+        already given (or given meanwhile from other threads); requests that
+        complete in that time are answered ``503``. Then everything left is
+        closed; requests not yet answered are dropped.
+        """
+        if self._closed:
+            return
+        self.closing = True
+        self._stopping = True
+        self._close_listeners()
+        for conn in list(self._connections):
+            if conn.phase is IDLE or (conn.phase is READING and not conn.bytes_seen):
+                conn.close()
+        for request in self._ready:
+            self.deliver(request)
+        self._ready = []
+        deadline = self._reactor.clock() + grace
+        while self._connections and grace > 0:
+            left = deadline - self._reactor.clock()
+            busy = any(c.phase is not CLOSING or c.channel.pending for c in self._connections)
+            if left <= 0 or not busy:
+                break
+            self._turn(min(left, 0.05))
+        for conn in list(self._connections):
+            conn.close()
+        self._reactor.close()
+        self._closed = True
+
+    def _close_listeners(self) -> None:
+        for listener in self._listeners:
+            if not listener.paused:
+                with contextlib.suppress(LocalProtocolError, NetworkError):
+                    self._reactor.unregister(listener.sock)
+            listener.paused = True
+            listener.sock.close()
+
+    def __enter__(self) -> HTTPServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
