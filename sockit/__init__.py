@@ -6,7 +6,9 @@ clients and servers are built on top. All errors derive from
 :class:`sockit.errors.SockitError`.
 """
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from sockit._version import __version__
 from sockit.errors import (
@@ -23,6 +25,23 @@ from sockit.errors import (
     TLSError,
 )
 
+if TYPE_CHECKING:
+    from sockit.client import HTTPClient, get, post, request
+
+_CLIENT_NAMES = frozenset({"HTTPClient", "get", "post", "request"})
+
+
+def __getattr__(name: str) -> object:
+    # The client pulls in the I/O layers (sockets, threads); importing a light
+    # part such as ``sockit.errors`` or ``sockit.observe`` runs this file and
+    # must not, so the client names load on first use.
+    if name in _CLIENT_NAMES:
+        value: object = getattr(importlib.import_module("sockit.client"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sockit' has no attribute {name!r}")
+
+
 # A library never configures logging for its users; it only silences the
 # "no handler" warning. See docs/observe.md for the logging conventions.
 logging.getLogger("sockit").addHandler(logging.NullHandler())
@@ -30,6 +49,7 @@ logging.getLogger("sockit").addHandler(logging.NullHandler())
 __all__ = [
     "ConnectError",
     "ConnectionClosed",
+    "HTTPClient",
     "LimitExceeded",
     "LocalProtocolError",
     "NetworkError",
@@ -40,4 +60,7 @@ __all__ = [
     "TLSError",
     "Timeout",
     "__version__",
+    "get",
+    "post",
+    "request",
 ]

@@ -9,13 +9,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from sockit import limits
 from sockit._version import __version__
+from sockit.errors import SockitError
+
+if TYPE_CHECKING:
+    from sockit.server import HTTPServer
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -72,12 +78,136 @@ def _info_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", nargs="?", default=".", help="static files root (default: .)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks one)")
+    parser.add_argument("--unix", metavar="PATH", default=None, help="also listen on a Unix socket")
+
+
+def _serve_run(args: argparse.Namespace) -> int:
+    from sockit.server import make_app, serve  # noqa: PLC0415 - keep `sockit info` light
+
+    root = os.path.abspath(args.directory)
+    if not os.path.isdir(root):
+        print(f"sockit serve: {args.directory!r} is not a directory", file=sys.stderr)
+        return 2
+
+    def ready(server: HTTPServer) -> None:
+        where = server.url + (f" and unix:{args.unix}" if args.unix else "")
+        print(f"sockit {__version__} serving {root} on {where} (Ctrl-C to stop)", flush=True)
+
+    try:
+        serve(make_app(root), args.host, args.port, unix_path=args.unix, on_ready=ready)
+    except SockitError as exc:
+        print(f"sockit serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _get_configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="http:// URL to fetch")
+    parser.add_argument("-X", "--request", dest="method", default=None, help="method (GET)")
+    parser.add_argument(
+        "-H", "--header", dest="headers", action="append", default=[], metavar="'K: V'",
+        help="extra request header (repeatable)",
+    )
+    parser.add_argument(
+        "-d", "--data", default=None, help="request body; @FILE reads it from FILE (POST)"
+    )
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write body to FILE")
+    parser.add_argument("-i", "--include", action="store_true", help="print response headers")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the exchange on stderr")
+    parser.add_argument("--fail", action="store_true", help="exit 22 on HTTP status >= 400")
+    parser.add_argument("--timeout", type=float, default=None, help="whole-request timeout (s)")
+
+
+#: curl's exit codes, so scripts can treat ``sockit get`` like ``curl``
+EXIT_CONNECT, EXIT_HTTP_ERROR, EXIT_TIMEOUT, EXIT_OTHER = 7, 22, 28, 1
+
+
+def _request_headers(raw: list[str]) -> list[tuple[str, str]]:
+    headers = []
+    for item in raw:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"bad header {item!r}: want 'Name: value'")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def _get_run(args: argparse.Namespace) -> int:
+    from sockit.client import HTTPClient  # noqa: PLC0415 - keep `sockit info` light
+    from sockit.errors import ConnectError, Timeout  # noqa: PLC0415
+
+    try:
+        headers = _request_headers(args.headers)
+        body: bytes | None = None
+        if args.data is not None:
+            if args.data.startswith("@"):
+                with open(args.data[1:], "rb") as fh:
+                    body = fh.read()
+            else:
+                body = args.data.encode()
+    except (ValueError, OSError) as exc:
+        print(f"sockit get: {exc}", file=sys.stderr)
+        return 2
+    method = args.method or ("POST" if body is not None else "GET")
+    err = sys.stderr
+    try:
+        with HTTPClient() as client, client.request(
+            method, args.url, headers=headers, body=body, timeout=args.timeout, stream=True
+        ) as response:
+            head = f"{response.http_version} {response.status_code} {response.reason}"
+            if args.verbose:
+                print(f"> {method} {args.url}", file=err)
+                print(f"< {head}", file=err)
+                for name, value in response.headers.items():
+                    print(f"< {name}: {value}", file=err)
+            out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+            try:
+                if args.include:
+                    lines = [head, *(f"{n}: {v}" for n, v in response.headers.items()), "", ""]
+                    out.write("\r\n".join(lines).encode("latin-1"))
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                out.flush()
+            finally:
+                if args.output:
+                    out.close()
+            if args.fail and response.status_code >= 400:
+                print(f"sockit get: HTTP {response.status_code}", file=err)
+                return EXIT_HTTP_ERROR
+    except ConnectError as exc:
+        print(f"sockit get: cannot connect: {exc}", file=err)
+        return EXIT_CONNECT
+    except Timeout as exc:
+        print(f"sockit get: timed out ({exc.phase.value}): {exc}", file=err)
+        return EXIT_TIMEOUT
+    except (SockitError, OSError) as exc:
+        print(f"sockit get: {exc}", file=err)
+        return EXIT_OTHER
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "info": Command(
         "info",
         "show the version, dependencies and (with --limits) every default bound",
         _info_configure,
         _info_run,
+    ),
+    "serve": Command(
+        "serve",
+        "serve static files from DIRECTORY plus /hello and /healthz over HTTP/1.1",
+        _serve_configure,
+        _serve_run,
+    ),
+    "get": Command(
+        "get",
+        "fetch a URL like a small curl: body to stdout, -i headers, --fail exit codes",
+        _get_configure,
+        _get_run,
     ),
 }
 

@@ -1,0 +1,425 @@
+"""The blocking HTTP/1.1 client: :class:`HTTPClient`.
+
+::
+
+    from sockit import HTTPClient
+
+    with HTTPClient() as client:
+        r = client.get("http://127.0.0.1:8080/hello", timeout=5.0)
+        r.raise_for_status()
+        print(r.status_code, r.headers["content-type"], r.text)
+
+        with client.get("http://127.0.0.1:8080/big", stream=True) as r:
+            for chunk in r.iter_bytes():
+                ...
+
+One client is meant to be shared: it is thread-safe, and its pool keeps
+connections alive per origin. See ``docs/client.md`` for pooling, timeouts
+and their phases, streaming, errors, and what is not there yet.
+
+The one retry: a request sent on a *pooled* connection that fails before a
+single response byte arrives (the server closed or reset the connection
+while it sat idle, a race no check before reuse can rule out) is sent once
+more on a fresh connection, provided its body can be sent again (no body,
+``bytes``/``str``, or a seekable file; not an iterator). A browser does the
+same; the failure says the server never started on the request. Nothing
+else is retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import re
+import time
+from types import TracebackType
+from typing import Final
+
+from sockit._version import __version__
+from sockit.client.body import BodyInput, RequestBody, prepare_body
+from sockit.client.connection import HTTPConnection, open_connection
+from sockit.client.pool import ConnectionPool, PoolStats
+from sockit.client.response import BodyStream, Response
+from sockit.client.timeouts import Deadlines, TimeoutSpec, resolve_timeouts
+from sockit.errors import (
+    ConnectionClosed,
+    LocalProtocolError,
+    NetworkError,
+    Phase,
+    RemoteProtocolError,
+    SockitError,
+)
+from sockit.limits import ClientLimits
+from sockit.observe import REGISTRY, get_logger, log_event
+from sockit.proto.http import URL, Headers, HeadersInput
+from sockit.proto.http.url import Origin
+from sockit.proto.http1 import HTTP1Config, InformationalResponse, Request
+from sockit.proto.http1 import Response as H1Response
+from sockit.proto.http1.coding import decoder_for, parse_content_encoding, supported_codings
+
+__all__ = ["HTTPClient"]
+
+_log = get_logger("client")
+_monotonic: Final = time.monotonic
+_SCHEMES: Final = frozenset({"http", "http+unix"})
+_URL_CACHE_SIZE: Final = 512
+_VERSIONS: Final = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
+_DECODABLE: Final = frozenset(supported_codings())
+_AUTHORITY_END: Final = re.compile(r"[/?#]")
+
+_REQUESTS = REGISTRY.counter(
+    "sockit_client_requests_total", "HTTP client requests that got a response head"
+)
+_RETRIES = REGISTRY.counter(
+    "sockit_client_stale_retries_total",
+    "Requests re-sent once because a pooled connection had gone stale",
+)
+
+#: A parsed request URL: the URL, its origin, request-target and Host value.
+_Target = tuple[URL, Origin, bytes, bytes]
+
+
+def _parse_url(url: str | URL) -> _Target:
+    """Check a URL for sending; LocalProtocolError for anything we cannot send."""
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        try:
+            parsed = URL.parse(url, lenient=True)
+        except RemoteProtocolError as exc:  # InvalidURL: the caller's text, not the peer's
+            raise LocalProtocolError(f"invalid URL {url!r}: {exc.message}") from None
+    scheme = parsed.scheme
+    if scheme == "https":
+        raise LocalProtocolError(
+            "https:// URLs need TLS, which arrives with the TLS issue; "
+            "this client speaks plain http:// (and http+unix://) for now"
+        )
+    if scheme not in _SCHEMES:
+        raise LocalProtocolError(f"unsupported URL scheme {scheme!r} in {str(parsed)!r}")
+    if not parsed.host:
+        raise LocalProtocolError(f"URL without a host: {str(parsed)!r}")
+    if parsed.userinfo is not None:
+        raise LocalProtocolError(
+            "credentials in URLs are not supported yet (authentication is a later issue)"
+        )
+    if scheme == "http+unix":
+        # URL.parse lowercases hosts, but a socket path is case-sensitive:
+        # take the authority from the text as written.
+        host = parsed.host
+        if isinstance(url, str):
+            host = _AUTHORITY_END.split(url.split("://", 1)[1], maxsplit=1)[0]
+        origin = Origin(scheme, host, None)
+        host_header = b"localhost"
+    else:
+        origin = Origin(scheme, parsed.host, parsed.effective_port)
+        host_header = (parsed.host_header or "").encode("ascii")
+    return parsed, origin, parsed.request_target.encode("ascii"), host_header
+
+
+def _method(method: str) -> tuple[str, bytes]:
+    """The method upper-cased (as other clients do: ``get`` means GET), text and bytes."""
+    if not isinstance(method, str) or not method:
+        raise LocalProtocolError(f"method must be a non-empty str, not {method!r}")
+    upper = method.upper()
+    try:
+        return upper, upper.encode("ascii")
+    except UnicodeEncodeError:
+        raise LocalProtocolError(f"invalid method {method!r}") from None
+
+
+class HTTPClient:
+    """A thread-safe HTTP/1.1 client with a keep-alive connection pool.
+
+    ``limits`` bounds timeouts, pool sizes and response sizes;
+    ``http1`` configures the HTTP/1.1 parser (header limits, lenient mode,
+    the decompression cap ``http1.limits.max_decompressed_size``);
+    ``headers`` are sent with every request (a request's own headers win);
+    ``user_agent`` is the User-Agent (``None`` sends none);
+    ``decode_content`` undoes gzip/deflate/br Content-Encoding and sends
+    Accept-Encoding accordingly (``False``: bodies are handed out as sent).
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: ClientLimits | None = None,
+        http1: HTTP1Config | None = None,
+        headers: HeadersInput | None = None,
+        user_agent: str | None = f"sockit/{__version__}",
+        decode_content: bool = True,
+    ) -> None:
+        self._limits = ClientLimits() if limits is None else limits
+        if not isinstance(self._limits, ClientLimits):
+            raise LocalProtocolError("limits must be a ClientLimits")
+        self._http1 = HTTP1Config() if http1 is None else http1
+        if not isinstance(self._http1, HTTP1Config):
+            raise LocalProtocolError("http1 must be an HTTP1Config")
+        self._decode = bool(decode_content)
+        base = Headers()
+        if user_agent is not None:
+            base.set("User-Agent", user_agent)
+        base.set("Accept", "*/*")
+        if self._decode:
+            base.set("Accept-Encoding", ", ".join(supported_codings()))
+        for name, value in Headers(headers).items() if headers is not None else ():
+            base.set(name, value)
+        self._base: list[tuple[bytes, bytes]] = base.raw_items()
+        self._base_names = frozenset(name.lower() for name, _ in self._base)
+        self._urls: dict[str | URL, _Target] = {}
+        # A client sends one request at a time, so any byte that arrives after
+        # a complete response and before the next request is junk (a body on
+        # a HEAD answer, a stray duplicate); parsed later, it would pass for
+        # the next response. Holding at most one such byte makes the machine
+        # refuse the rest, and a refused connection is never reused.
+        config = dataclasses.replace(self._http1, max_incomplete_event_size=1)
+        self._pool = ConnectionPool(
+            self._limits, lambda origin, dl: open_connection(origin, dl, config)
+        )
+
+    # -- life cycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close idle connections and refuse new requests (in-flight ones finish)."""
+        self._pool.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._pool.closed
+
+    def __enter__(self) -> HTTPClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def limits(self) -> ClientLimits:
+        """The bounds this client was made with."""
+        return self._limits
+
+    def pool_stats(self) -> PoolStats:
+        """Live and idle connection counts (diagnostics)."""
+        return self._pool.stats()
+
+    # -- requests ----------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        headers: HeadersInput | None = None,
+        body: BodyInput = None,
+        timeout: TimeoutSpec = None,
+        stream: bool = False,
+        decode_content: bool | None = None,
+    ) -> Response:
+        """Send one request and return its response.
+
+        ``body``: bytes, str (UTF-8), a binary file, or an iterable of bytes
+        (sent chunked). ``timeout``: seconds for each phase, or
+        :class:`~sockit.client.timeouts.Timeouts`. ``stream=True`` returns
+        once the head has arrived; read the body with ``iter_bytes()`` and
+        close the response (or use ``with``). ``decode_content`` overrides
+        the client's setting for this request.
+        """
+        start = _monotonic()
+        dl = resolve_timeouts(timeout, self._limits, start)
+        method, method_b = _method(method)
+        target = self._urls.get(url)
+        if target is None:
+            target = _parse_url(url)
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            self._urls[url] = target
+        parsed, origin, request_target, host = target
+        prepared = prepare_body(body, method)
+        decode = self._decode if decode_content is None else decode_content
+        event = Request(method_b, request_target, self._headers(host, headers, prepared, decode))
+        fresh = False
+        while True:
+            conn, reused = self._pool.acquire(origin, dl, fresh=fresh)
+            try:
+                head = self._exchange(conn, event, prepared, dl)
+            except ConnectionClosed as exc:
+                self._pool.discard(conn)
+                if (
+                    reused
+                    and not fresh
+                    and conn.received == 0
+                    and (prepared is None or prepared.replayable)
+                ):
+                    _RETRIES.inc()
+                    log_event(
+                        _log,
+                        logging.DEBUG,
+                        "stale pooled connection, retrying once",
+                        origin=str(origin),
+                        error=str(exc),
+                    )
+                    fresh = True
+                    continue
+                raise
+            except BaseException:
+                self._pool.discard(conn)
+                raise
+            break
+        _REQUESTS.inc()
+        return self._response(conn, head, parsed, method, dl, start, stream, decode)
+
+    def _headers(
+        self,
+        host: bytes,
+        headers: HeadersInput | None,
+        body: RequestBody | None,
+        decode: bool,
+    ) -> Headers:
+        """Host, the client's headers, the request's headers (winning), framing."""
+        pairs = [(b"Host", host)]
+        base = self._base
+        if not decode:
+            base = [p for p in base if p[0].lower() != b"accept-encoding"]
+        if headers is None:
+            pairs += base
+            names = self._base_names
+        else:
+            own = headers if isinstance(headers, Headers) else Headers(headers)
+            mine = own.raw_items()
+            names = frozenset(name.lower() for name, _ in mine)
+            if b"host" in names:
+                pairs = []
+            pairs += [p for p in base if p[0].lower() not in names]
+            pairs += mine
+            names = names | self._base_names
+        if body is not None and not (names & _FRAMING):
+            pairs.append(body.framing())
+        return Headers.from_raw(pairs)
+
+    def _exchange(
+        self, conn: HTTPConnection, event: Request, body: RequestBody | None, dl: Deadlines
+    ) -> H1Response:
+        """Send the request and read up to the final response head."""
+        chunks = None if body is None else body.chunks()
+        try:
+            conn.send_request(event, chunks, dl)
+        except NetworkError as exc:
+            # The server may have answered early (413, 401...) and closed before
+            # the whole body was sent: such an answer is still the answer.
+            conn.send_aborted()
+            try:
+                return self._read_head(conn, dl)
+            except SockitError:
+                raise exc from None
+        return self._read_head(conn, dl)
+
+    @staticmethod
+    def _read_head(conn: HTTPConnection, dl: Deadlines) -> H1Response:
+        while True:
+            event = conn.next_event(dl, Phase.READ, dl.read)
+            if type(event) is H1Response:
+                assert isinstance(event, H1Response)
+                return event
+            if not isinstance(event, InformationalResponse):
+                raise RemoteProtocolError(f"unexpected {type(event).__name__} before a response")
+
+    def _response(  # noqa: PLR0917 - private, one call site
+        self,
+        conn: HTTPConnection,
+        head: H1Response,
+        url: URL,
+        method: str,
+        dl: Deadlines,
+        start: float,
+        stream: bool,
+        decode: bool,
+    ) -> Response:
+        headers = head.headers
+        decoder = None
+        if decode:
+            codings = headers.get_all_raw("content-encoding")
+            if codings:
+                names = [c for c in parse_content_encoding(codings) if c != "identity"]
+                if names and _DECODABLE.issuperset(names):
+                    decoder = decoder_for(names, self._http1.limits)
+        body = BodyStream(conn, self._pool, dl, decoder)
+        response = Response(
+            head.status_code,
+            head.reason.decode("latin-1"),
+            headers,
+            _VERSIONS.get(head.http_version) or "HTTP/" + head.http_version.decode("latin-1"),
+            url,
+            method,
+            datetime.timedelta(seconds=_monotonic() - start),
+            body,
+            self._limits.max_response_size,
+        )
+        if stream:
+            body.unbounded(self._limits.request_timeout)
+        else:
+            response.read()
+        return response
+
+    # -- conveniences --------------------------------------------------------------
+
+    def get(
+        self,
+        url: str | URL,
+        *,
+        headers: HeadersInput | None = None,
+        timeout: TimeoutSpec = None,
+        stream: bool = False,
+    ) -> Response:
+        """``request("GET", url, ...)``."""
+        return self.request("GET", url, headers=headers, timeout=timeout, stream=stream)
+
+    def head(
+        self, url: str | URL, *, headers: HeadersInput | None = None, timeout: TimeoutSpec = None
+    ) -> Response:
+        """``request("HEAD", url, ...)``."""
+        return self.request("HEAD", url, headers=headers, timeout=timeout)
+
+    def post(
+        self,
+        url: str | URL,
+        body: BodyInput = None,
+        *,
+        headers: HeadersInput | None = None,
+        timeout: TimeoutSpec = None,
+        stream: bool = False,
+    ) -> Response:
+        """``request("POST", url, body=body, ...)``."""
+        return self.request(
+            "POST", url, headers=headers, body=body, timeout=timeout, stream=stream
+        )
+
+    def put(
+        self,
+        url: str | URL,
+        body: BodyInput = None,
+        *,
+        headers: HeadersInput | None = None,
+        timeout: TimeoutSpec = None,
+        stream: bool = False,
+    ) -> Response:
+        """``request("PUT", url, body=body, ...)``."""
+        return self.request("PUT", url, headers=headers, body=body, timeout=timeout, stream=stream)
+
+    def delete(
+        self,
+        url: str | URL,
+        *,
+        headers: HeadersInput | None = None,
+        timeout: TimeoutSpec = None,
+        stream: bool = False,
+    ) -> Response:
+        """``request("DELETE", url, ...)``."""
+        return self.request("DELETE", url, headers=headers, timeout=timeout, stream=stream)
+
