@@ -1,0 +1,138 @@
+"""HTTP/1.1 server throughput under ``wrk -t1 -c50``: sockit vs uvicorn vs nginx.
+
+Each server answers ``GET /hello`` with ``hello world\\n``: sockit through
+``python -m sockit serve``; uvicorn (httptools + uvloop, one worker) with a
+minimal ASGI app; nginx with ``return 200``. Servers run one at a time in
+interleaved rounds; wrk runs for ``--seconds`` each time. Prints requests/s
+(best and median of rounds), wrk's error counts, and sockit's ratio to each.
+
+Run: ``python benchmarks/bench_server.py [--seconds 5] [--rounds 3]``.
+Needs ``wrk`` and ``nginx`` (Debian packages) and ``uvicorn``, ``httptools``,
+``uvloop`` (``pip install -e '.[bench]'``); a missing peer is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+@contextmanager
+def server(kind: str, tmp: Path) -> Iterator[int]:
+    port = free_port()
+    if kind == "sockit":
+        argv = [sys.executable, "-m", "sockit", "serve", str(tmp), "--port", str(port)]
+    elif kind == "uvicorn":
+        argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "benchmarks"),
+                "_asgi_hello:app", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+                "--no-access-log", "--log-level", "warning"]
+    else:
+        conf = tmp / "nginx.conf"
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        conf.write_text(
+            f"{user}daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log stderr;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p;\n"
+            f"  fastcgi_temp_path {tmp}/f; uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s;\n"
+            f"  server {{ listen 127.0.0.1:{port}; location /hello {{\n"
+            "    default_type text/plain; return 200 'hello world\\n'; } } }\n"
+        )
+        argv = [str(shutil.which("nginx") or "/usr/sbin/nginx"), "-p", str(tmp), "-c", str(conf)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        wait_port(port, proc)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run_wrk(port: int, seconds: float) -> tuple[float, str]:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c50", f"-d{seconds:.0f}s", f"http://127.0.0.1:{port}/hello"],
+        capture_output=True, text=True, check=True, timeout=seconds + 30,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    problems = ", ".join(
+        line.strip() for line in out.splitlines()
+        if "Non-2xx" in line or "Socket errors" in line
+    )
+    return rate, problems or "no errors"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 1
+    kinds = ["sockit"]
+    if all(importlib.util.find_spec(m) for m in ("httptools", "uvicorn", "uvloop")):
+        kinds.append("uvicorn")
+    else:
+        print("uvicorn/httptools/uvloop missing: pip install -e '.[bench]'", file=sys.stderr)
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        kinds.append("nginx")
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    notes: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for r in range(args.rounds):
+            for kind in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+                with server(kind, Path(tmpdir)) as port:
+                    run_wrk(port, 1)  # warm-up
+                    rate, note = run_wrk(port, args.seconds)
+                rates[kind].append(rate)
+                if note != "no errors":
+                    notes[kind] = note
+    best = {k: max(v) for k, v in rates.items()}
+    print(f"wrk -t1 -c50 -d{args.seconds:.0f}s GET /hello, best of {args.rounds} rounds")
+    print(f"{'server':<10}{'best req/s':>12}{'median':>12}{'sockit ratio':>14}  errors")
+    for kind in kinds:
+        print(f"{kind:<10}{best[kind]:>12,.0f}{statistics.median(rates[kind]):>12,.0f}"
+              f"{best['sockit'] / best[kind]:>13.2f}x  {notes.get(kind, 'no errors')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
