@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -67,14 +69,21 @@ def _keep_alive_batches(port: int, connections: int, per_connection: int, batch:
     return done
 
 
-def test_no_descriptor_growth_over_20000_requests() -> None:
+def test_no_descriptor_or_memory_growth_over_20000_requests() -> None:
     with running(hello) as srv:
-        _keep_alive_batches(srv.port, 2, 100, 10)  # warm up: lazy imports, caches
+        _keep_alive_batches(srv.port, 4, 500, 10)  # warm up: lazy imports, caches, metrics
         assert wait_until(lambda: srv.connection_count == 0)
         before = fd_count()
+        gc.collect()
+        blocks_before = sys.getallocatedblocks()
         start = time.monotonic()
         done = _keep_alive_batches(srv.port, 40, 500, 10)
         assert done == 20_000
         assert wait_until(lambda: srv.connection_count == 0)
         assert wait_until(lambda: fd_count() == before)
+        gc.collect()
+        grown = sys.getallocatedblocks() - blocks_before
+        # a leak of one object per request would be 20,000+ blocks
+        print(f"memory blocks grown: {grown}")
+        assert grown < 2_000, f"{grown} more memory blocks after 20,000 requests"
         print(f"20000 keep-alive requests in {time.monotonic() - start:.2f} s")
