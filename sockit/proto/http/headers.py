@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from sockit.errors import LocalProtocolError
 from sockit.proto.http.syntax import TCHAR, split_list
@@ -75,6 +75,18 @@ def _key(name: _Text) -> bytes | None:
     return None if raw is None else raw.lower()
 
 
+def _build_index(items: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
+    index: dict[bytes, list[bytes]] = {}
+    for name, value in items:
+        key = name.lower()
+        values = index.get(key)
+        if values is None:
+            index[key] = [value]
+        else:
+            values.append(value)
+    return index
+
+
 def _checked_name(name: _Text) -> bytes:
     if not isinstance(name, (str, bytes)):
         raise LocalProtocolError(f"field name must be str or bytes, not {type(name).__name__}")
@@ -102,11 +114,12 @@ class Headers:
     not the order of values of the same name (RFC 9110 §5.3).
     """
 
-    __slots__ = ("_index", "_items")
+    __slots__ = ("_index", "_items", "_validated")
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     _items: list[tuple[bytes, bytes]]
     _index: dict[bytes, list[bytes]]
+    _validated: bool
 
     def __init__(
         self,
@@ -115,11 +128,14 @@ class Headers:
         self._items = []
         self._index = {}
         if fields is None:
+            self._validated = True
             return
         if isinstance(fields, Headers):
             self._items = list(fields._items)
             self._index = {k: list(v) for k, v in fields._index.items()}
+            self._validated = fields._validated
             return
+        self._validated = True
         pairs: Iterable[tuple[_Text, _Text]]
         pairs = fields.items() if isinstance(fields, Mapping) else fields
         for pair in pairs:
@@ -131,21 +147,25 @@ class Headers:
     def from_raw(cls, pairs: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Wrap pairs from a parser that already validated them: no checks.
 
-        Names keep their case; the lookup index is built from lowered copies.
+        Names keep their case. The lookup index (keyed by lowered names) is
+        built on the first lookup, so a parser can hand headers over for the
+        price of a list copy.
         """
         self = cls.__new__(cls)
-        items = list(pairs)
-        index: dict[bytes, list[bytes]] = {}
-        for name, value in items:
-            key = name.lower()
-            values = index.get(key)
-            if values is None:
-                index[key] = [value]
-            else:
-                values.append(value)
-        self._items = items
-        self._index = index
+        self._items = list(pairs)
         return self
+
+    if not TYPE_CHECKING:  # hidden from type checkers: it would make any name valid
+
+        def __getattr__(self, name: str) -> object:
+            # Only called when normal lookup fails: the index of from_raw()
+            # headers, on first use.
+            if name == "_index":
+                index = self._index = _build_index(self._items)
+                return index
+            if name == "_validated":
+                return False  # from_raw(): trusted, never checked here
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- reading -----------------------------------------------------------
 
@@ -205,6 +225,24 @@ class Headers:
         for value in self.get_all_raw(name):
             out.extend(split_list(value))
         return out
+
+    @property
+    def validated(self) -> bool:
+        """Whether every field line passed the name and value checks on the way in.
+
+        ``True`` for headers built through the checking API (the constructor,
+        :meth:`add`, :meth:`set`); ``False`` once :meth:`from_raw` trusted a
+        caller's pairs. Serializers use it to skip checking again.
+        """
+        return self._validated
+
+    def lookup_raw(self, key: bytes) -> list[bytes] | None:
+        """The values stored under ``key``, an already lowercased name, or ``None``.
+
+        A read-only view for hot paths: the list is the one :class:`Headers`
+        keeps (never modify it); :meth:`get_all_raw` returns a copy instead.
+        """
+        return self._index.get(key)
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, (str, bytes)):

@@ -2,36 +2,45 @@
 
 RFC 9112 §6 gives three ways a body ends: after Content-Length bytes, after
 the last chunk of the chunked coding, or when the connection closes (for
-responses only). :func:`request_framing` and :func:`response_framing` pick one
-from a parsed head and refuse the heads request smuggling is made of:
-Content-Length with Transfer-Encoding, differing or malformed lengths,
-Transfer-Encoding not ending in ``chunked``, ``chunked`` twice, codings we do
-not implement, Transfer-Encoding in an HTTP/1.0 message.
+responses only). :func:`content_length`, :func:`transfer_codings` and
+:func:`check_transfer_encoding` give the connection what it needs to pick
+one, and refuse the heads request smuggling is made of: Content-Length with
+Transfer-Encoding, differing or malformed lengths, Transfer-Encoding not
+ending in ``chunked``, ``chunked`` twice, codings we do not implement,
+Transfer-Encoding in an HTTP/1.0 message. :func:`framing_index` picks the
+fields involved out of a head in one pass.
 
-Readers turn buffered bytes into :class:`Data` and :class:`EndOfMessage`.
-Each read hands out as much as is buffered (bounded by what the framing
-allows) as one ``bytes`` object, so a large body costs one copy. Chunk-size
-lines and trailer sections obey the rule the heads do: an incomplete element
-is only refused for being longer than its bound, a complete one is checked
-for length first and content second, so the outcome never depends on how the
-bytes were split. The CRLF after chunk data is checked byte by byte.
+Readers turn buffered bytes into :class:`Data` and :class:`EndOfMessage`,
+adding every event the buffered bytes complete in one call. Each Data holds
+as much as is buffered (bounded by what the framing allows) as one ``bytes``
+object, so a large body costs one copy; a chunked body buffered whole gives
+one Data per chunk. Chunk-size lines and trailer sections obey the rule the
+heads do: an incomplete element is only refused for being longer than its
+bound, a complete one is checked for length first and content second, so the
+outcome never depends on how the bytes were split. The CRLF after chunk data
+is checked byte by byte.
 
-The sending side's framing lives in :mod:`sockit.proto.http1.writer`.
+The sending side's framing lives in :mod:`sockit.proto.http1.writer`; the
+buffer and the search for heads in :mod:`sockit.proto.http1.buffer`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 from sockit.errors import LimitExceeded, RemoteProtocolError
 from sockit.limits import HTTP1Limits
+from sockit.proto.events import DataReceived, Event
 from sockit.proto.http.headers import Headers
-from sockit.proto.http1.events import Data, EndOfMessage
+from sockit.proto.http1.buffer import END_RE, InputBuffer
+from sockit.proto.http1.events import Data, EndOfMessage, make_data, make_end
 from sockit.proto.http1.parser import HeadParser
 
 __all__ = [
     "FORBIDDEN_TRAILERS",
+    "FRAMING_FIELDS",
     "BodyReader",
     "ChunkedReader",
     "CloseDelimitedReader",
@@ -40,6 +49,7 @@ __all__ = [
     "check_transfer_encoding",
     "connection_tokens",
     "content_length",
+    "framing_index",
     "transfer_codings",
 ]
 
@@ -59,7 +69,6 @@ _CHUNK_EXT_RE = re.compile(
 )
 _PARAM = rb"[ \t]*;[ \t]*" + _TOKEN + rb"=(?:" + _TOKEN + rb"|" + _QUOTED + rb")"
 _CODING_RE = re.compile(rb"(" + _TOKEN + rb")((?:" + _PARAM + rb")*)")
-_END_RE = re.compile(rb"\n\r?\n")
 #: Fields that frame or route a message and so may never arrive as trailers.
 FORBIDDEN_TRAILERS = frozenset({b"content-length", b"transfer-encoding", b"host"})
 
@@ -68,133 +77,31 @@ def _bad(message: str, status: int = 400) -> RemoteProtocolError:
     return RemoteProtocolError(message, http_status=status)
 
 
-#: Empty lines tolerated before a start line (RFC 9112 §2.2 asks for "at least one").
-MAX_LEADING_EMPTY_LINES = 8
-
-
-class InputBuffer:
-    """Received bytes not yet consumed: ``data[pos:]``.
-
-    ``data`` is the caller's ``bytes`` object as long as a whole chunk is
-    consumed before the next one arrives (the usual case: no copy at all),
-    and becomes a ``bytearray`` only when leftovers have to be joined.
-    """
-
-    __slots__ = ("data", "pos", "scan", "skipped")
-
-    def __init__(self) -> None:
-        self.data: bytes | bytearray = b""
-        self.pos = 0
-        self.scan = 0  # bytes of the current head already searched for its end
-        self.skipped = 0  # empty lines skipped before the current start line
-
-    def new_message(self) -> None:
-        """Forget the head search state (a new exchange starts)."""
-        self.scan = 0
-        self.skipped = 0
-
-    def take_head(self, bound: int, bare_lf: bool) -> bytes | None:
-        """The next complete head, consumed; ``None`` while incomplete.
-
-        The head ends at the first ``LF [CR] LF``. Only bytes not searched
-        before are searched (the scan backs up two bytes for a split
-        terminator), and never past ``bound``: while incomplete, the only
-        decision is "more than ``bound`` bytes" (LimitExceeded, 431), and a
-        complete head longer than ``bound`` gets the same error. Up to
-        :data:`MAX_LEADING_EMPTY_LINES` empty lines before it are skipped.
-        """
-        data = self.data
-        pos = self.pos
-        end = len(data)
-        if pos == end:
-            return None
-        if data[pos] == 13 or data[pos] == 10:
-            while True:
-                if data.startswith(b"\r\n", pos):
-                    pos += 2
-                elif bare_lf and data[pos : pos + 1] == b"\n":
-                    pos += 1
-                else:
-                    break
-                self.skipped += 1
-                if self.skipped > MAX_LEADING_EMPTY_LINES:
-                    self.pos = pos
-                    raise _bad("too many empty lines before the start line")
-            self.pos = pos
-            self.scan = 0
-            if pos == end:
-                return None
-        m = _END_RE.search(data, pos + self.scan, pos + bound)
-        if m is None:
-            if end - pos > bound:
-                raise LimitExceeded(
-                    f"head is longer than max_header_block_size={bound}",
-                    limit="max_header_block_size",
-                    value=bound,
-                    http_status=431,
-                )
-            self.scan = max(end - pos - 2, 0)
-            return None
-        stop = m.end()
-        self.pos = stop
-        self.scan = 0
-        self.skipped = 0
-        return data[pos:stop] if type(data) is bytes else bytes(data[pos:stop])
-
-    def __len__(self) -> int:
-        return len(self.data) - self.pos
-
-    def append(self, chunk: bytes | bytearray | memoryview) -> None:
-        """Add received bytes after the unconsumed ones."""
-        data = self.data
-        if self.pos >= len(data):
-            self.data = chunk if type(chunk) is bytes else bytes(chunk)
-            self.pos = 0
-        elif type(data) is bytes:
-            joined = bytearray(data[self.pos :])
-            joined += chunk
-            self.data = joined
-            self.pos = 0
-        else:
-            data += chunk
-
-    def take(self, n: int) -> bytes:
-        """Consume ``n`` bytes (the caller checked they are there)."""
-        data = self.data
-        pos = self.pos
-        end = pos + n
-        self.pos = end
-        if type(data) is bytes:
-            return data[pos:end]
-        if n <= 2048:
-            return bytes(data[pos:end])
-        with memoryview(data) as view:
-            return view[pos:end].tobytes()
-
-    def unconsumed(self) -> bytes:
-        """The unconsumed bytes, not consumed."""
-        data = self.data
-        pos = self.pos
-        return data[pos:] if type(data) is bytes else bytes(data[pos:])
-
-    def compact(self) -> int:
-        """Drop the consumed prefix when it is worth it; returns how much moved."""
-        data = self.data
-        pos = self.pos
-        if not pos:
-            return 0
-        if pos >= len(data):
-            self.data = b""
-            self.pos = 0
-            return pos
-        if type(data) is bytearray and pos >= 4096 and 2 * pos >= len(data):
-            del data[:pos]
-            self.pos = 0
-            return pos
-        return 0
-
-
 # -- framing decisions --------------------------------------------------------
+
+
+#: The fields that frame, route or steer a request or response.
+FRAMING_FIELDS = frozenset(
+    {b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect"}
+)
+
+
+def framing_index(fields: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
+    """Lowered name -> values of the :data:`FRAMING_FIELDS` among ``fields`` (one pass).
+
+    All a connection looks up in a received head, without the price of a
+    full :class:`Headers` index (which is built only if the application asks).
+    """
+    index: dict[bytes, list[bytes]] = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in FRAMING_FIELDS:
+            values = index.get(key)
+            if values is None:
+                index[key] = [value]
+            else:
+                values.append(value)
+    return index
 
 
 def content_length(values: list[bytes]) -> int:
@@ -288,8 +195,13 @@ def check_transfer_encoding(codings: list[bytes], *, request: bool) -> bool:
 class BodyReader(Protocol):
     """Turns buffered bytes into body events."""
 
-    def read(self, inp: InputBuffer) -> Data | EndOfMessage | None:
-        """The next event the buffered bytes complete, or ``None``."""
+    def read(self, inp: InputBuffer, events: list[Event]) -> bool:
+        """Add every event the buffered bytes complete to ``events``, in order.
+
+        ``True`` once the EndOfMessage was added. An error is raised after
+        the events that came before it were added (the caller returns those
+        first), exactly as if they had been read one call at a time.
+        """
         ...
 
     def on_eof(self, inp: InputBuffer) -> EndOfMessage:
@@ -305,23 +217,27 @@ class ContentLengthReader:
     def __init__(self, length: int) -> None:
         self.remaining = length
 
-    def read(self, inp: InputBuffer) -> Data | EndOfMessage | None:
+    def read(self, inp: InputBuffer, events: list[Event]) -> bool:
         """Data for what is buffered (up to the end), then EndOfMessage."""
         remaining = self.remaining
-        if not remaining:
-            return EndOfMessage()
-        avail = len(inp.data) - inp.pos
-        if not avail:
-            return None
-        n = remaining if remaining < avail else avail
-        self.remaining = remaining - n
-        return Data(inp.take(n))
+        if remaining:
+            avail = len(inp.data) - inp.pos
+            if not avail:
+                return False
+            if avail < remaining:
+                self.remaining = remaining - avail
+                events.append(make_data(inp.take(avail)))
+                return False
+            self.remaining = 0
+            events.append(make_data(inp.take(remaining)))
+        events.append(make_end())
+        return True
 
     def on_eof(self, inp: InputBuffer) -> EndOfMessage:
         """Closing early is an error; after the last byte it is not."""
         if self.remaining:
             raise _bad(f"connection closed with {self.remaining} body bytes missing")
-        return EndOfMessage()
+        return make_end()
 
 
 class CloseDelimitedReader:
@@ -332,11 +248,11 @@ class CloseDelimitedReader:
     def __init__(self, max_size: int | None) -> None:
         self._left = max_size
 
-    def read(self, inp: InputBuffer) -> Data | EndOfMessage | None:
+    def read(self, inp: InputBuffer, events: list[Event]) -> bool:
         """Data for everything buffered; the end only comes with EOF."""
         avail = len(inp.data) - inp.pos
         if not avail:
-            return None
+            return False
         left = self._left
         if left is not None:
             if not left:
@@ -348,14 +264,24 @@ class CloseDelimitedReader:
                 )
             avail = min(avail, left)
             self._left = left - avail
-        return Data(inp.take(avail))
+        events.append(make_data(inp.take(avail)))
+        return False
 
     def on_eof(self, inp: InputBuffer) -> EndOfMessage:
         """EOF is this body's end."""
-        return EndOfMessage()
+        return make_end()
 
 
 _SIZE, _DATA, _DATA_CR, _DATA_LF, _TRAILERS, _DONE = range(6)
+#: The usual chunk-size line, whole: hex digits and CRLF (no extension). Any
+#: other line, or one not complete yet, takes the general way.
+_PLAIN_SIZE = re.compile(rb"([0-9A-Fa-f]{1,%d})\r\n" % MAX_CHUNK_SIZE_DIGITS).match
+_NO_BOUND = 1 << 128  # more body than anyone will ever send: "no max_body_size"
+_Append = Callable[[Event], None]
+_new_event = object.__new__
+_set_data = vars(DataReceived)["data"].__set__
+#: The CRLF that ends a chunk's data, followed by the next plain size line.
+_NEXT_SIZE = re.compile(rb"\r\n([0-9A-Fa-f]{1,%d})\r\n" % MAX_CHUNK_SIZE_DIGITS).match
 
 
 class ChunkedReader:
@@ -365,6 +291,7 @@ class ChunkedReader:
         "_bare_lf",
         "_limits",
         "_max_body",
+        "_max_chunk",
         "_max_line",
         "_parser",
         "_remaining",
@@ -378,6 +305,7 @@ class ChunkedReader:
         self._parser = parser
         self._bare_lf = bare_lf
         self._max_body = limits.max_body_size
+        self._max_chunk = limits.max_chunk_size
         # chunk-size digits, the extension (with its BWS) and the CR
         self._max_line = MAX_CHUNK_SIZE_DIGITS + limits.max_chunk_extension_size + 1
         self._state = _SIZE
@@ -385,8 +313,14 @@ class ChunkedReader:
         self._total = 0
         self._scan = 0  # bytes of the current line or section already searched
 
-    def read(self, inp: InputBuffer) -> Data | EndOfMessage | None:
-        """The next Data (part of a chunk) or the EndOfMessage with trailers."""
+    def read(self, inp: InputBuffer, events: list[Event]) -> bool:
+        """Data for each (part of a) chunk buffered, then the EndOfMessage with trailers.
+
+        A chunk whose data, CRLF and next plain size line are all buffered
+        takes one pass of the loop; everything else goes through the states
+        one element at a time, with the same checks in the same order.
+        """
+        append = events.append
         while True:
             state = self._state
             data = inp.data
@@ -394,18 +328,28 @@ class ChunkedReader:
             avail = len(data) - pos
             if state == _DATA:
                 if not avail:
-                    return None
+                    return False
                 remaining = self._remaining
-                n = remaining if remaining < avail else avail
-                self._remaining = remaining - n
-                if n == remaining:
+                if avail < remaining:
+                    self._remaining = remaining - avail
+                    append(make_data(inp.take(avail)))
+                    return False
+                append(make_data(inp.take(remaining)))
+                pos += remaining
+                if data.startswith(b"\r\n", pos):  # the CRLF ending the chunk is here
+                    inp.pos = pos + 2
+                    self._state = _SIZE
+                else:
                     self._state = _DATA_CR
-                return Data(inp.take(n))
+                continue
             if not avail:
-                return None
+                return False
             if state == _SIZE:
-                if not self._size_line(inp):
-                    return None
+                m = _PLAIN_SIZE(data, pos)
+                if m is not None and type(data) is bytes:
+                    self._chunks(m, data, inp, append)
+                elif not self._size_line(inp):
+                    return False
             elif state == _DATA_CR:
                 byte = data[pos]
                 if byte == 13:
@@ -421,9 +365,75 @@ class ChunkedReader:
                 inp.pos = pos + 1
                 self._state = _SIZE
             elif state == _TRAILERS:
-                return self._trailers(inp)
+                end = self._trailers(inp)
+                if end is None:
+                    return False
+                append(end)
+                return True
             else:
-                return None
+                return False
+
+    def _chunks(self, m: re.Match[bytes], data: bytes, inp: InputBuffer, append: _Append) -> None:
+        """From the plain size line ``m`` in ``data``, every chunk that is buffered whole.
+
+        Each turn checks a size exactly as :meth:`_size_line` does, adds the
+        chunk's Data, and matches its CRLF together with the next plain size
+        line; whatever is not that (a partial chunk, an extension, a bad
+        CRLF, the last chunk) is left to the states, positioned where they
+        would have got to.
+        """
+        end = len(data)
+        max_chunk = self._max_chunk
+        max_body = _NO_BOUND if self._max_body is None else self._max_body
+        total = self._total
+        self._scan = 0
+        while True:
+            size = int(m[1], 16)
+            if size > max_chunk:
+                self._chunk_too_big(size)
+            total += size
+            if total > max_body:
+                self._body_too_big()
+            start = m.end()
+            stop = start + size
+            if stop > end or not size:
+                inp.pos = start
+                self._total = total
+                if size:
+                    self._remaining = size
+                    self._state = _DATA
+                else:
+                    self._state = _TRAILERS
+                return
+            event = _new_event(Data)  # make_data(), inlined
+            _set_data(event, data[start:stop])
+            append(event)
+            following = _NEXT_SIZE(data, stop)
+            if following is None:
+                break
+            m = following
+        inp.pos = stop
+        self._total = total
+        self._state = _DATA_CR
+
+    def _chunk_too_big(self, size: int) -> None:
+        limit = self._max_chunk
+        raise LimitExceeded(
+            f"chunk of {size} bytes is over max_chunk_size={limit}",
+            limit="max_chunk_size",
+            value=limit,
+            http_status=413,
+        )
+
+    def _body_too_big(self) -> None:
+        limit = self._max_body
+        assert limit is not None  # only called when there is a bound
+        raise LimitExceeded(
+            f"body is longer than max_body_size={limit}",
+            limit="max_body_size",
+            value=limit,
+            http_status=413,
+        )
 
     def _size_line(self, inp: InputBuffer) -> bool:
         data = inp.data
@@ -467,21 +477,11 @@ class ChunkedReader:
         if ndigits < len(line) and _CHUNK_EXT_RE.fullmatch(line, ndigits) is None:
             raise _bad("invalid chunk extension")
         size = int(line[:ndigits], 16)
-        if size > limits.max_chunk_size:
-            raise LimitExceeded(
-                f"chunk of {size} bytes is over max_chunk_size={limits.max_chunk_size}",
-                limit="max_chunk_size",
-                value=limits.max_chunk_size,
-                http_status=413,
-            )
+        if size > self._max_chunk:
+            self._chunk_too_big(size)
         total = self._total + size
         if self._max_body is not None and total > self._max_body:
-            raise LimitExceeded(
-                f"body is longer than max_body_size={self._max_body}",
-                limit="max_body_size",
-                value=self._max_body,
-                http_status=413,
-            )
+            self._body_too_big()
         self._total = total
         if size:
             self._remaining = size
@@ -501,16 +501,16 @@ class ChunkedReader:
             if data[pos + 1] == 10:
                 inp.pos = pos + 2
                 self._state = _DONE
-                return EndOfMessage()
+                return make_end()
         elif first == 10:
             if not self._bare_lf:
                 raise _bad("trailer section ends in a bare LF")
             inp.pos = pos + 1
             self._state = _DONE
-            return EndOfMessage()
+            return make_end()
         max_trailer = self._limits.max_trailer_size
         bound = max_trailer + 2  # the fields, plus the empty line's CRLF
-        m = _END_RE.search(data, pos + self._scan, pos + bound)
+        m = END_RE.search(data, pos + self._scan, pos + bound)
         if m is None:
             if avail > bound:
                 raise LimitExceeded(
@@ -530,7 +530,7 @@ class ChunkedReader:
             if name.lower() in FORBIDDEN_TRAILERS:
                 raise _bad(f"{name.decode('ascii')} is not allowed in trailers")
         self._state = _DONE
-        return EndOfMessage(Headers.from_raw(fields))
+        return make_end(Headers.from_raw(fields))
 
     def on_eof(self, inp: InputBuffer) -> EndOfMessage:
         """A chunked body must end with its last chunk, never with EOF."""

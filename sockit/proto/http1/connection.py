@@ -20,6 +20,10 @@ Choices worth knowing:
   called; pipelined bytes wait in the buffer (up to
   ``HTTP1Config.max_incomplete_event_size``) and come out of the next
   ``receive_data(b"")``.
+* **A start line is judged as soon as its LF arrives**, before the rest of
+  the head: its length bound, then its syntax, then the bound on the whole
+  head (so ``GET /`` alone is refused at once, and a bad request line in an
+  oversized head is a 400, not a 431), the same whole or split.
 * **Errors are sticky and never partial.** A head is validated whole before
   its event is made, so a refused message yields no event at all. After a
   :class:`RemoteProtocolError` the peer's state is ERROR and every later
@@ -49,12 +53,14 @@ from sockit.proto.events import Event, Role
 from sockit.proto.http.headers import Headers
 from sockit.proto.http1 import body as _body
 from sockit.proto.http1.body import (
+    FRAMING_FIELDS,
     ChunkedReader,
     CloseDelimitedReader,
     ContentLengthReader,
     InputBuffer,
     check_transfer_encoding,
     content_length,
+    framing_index,
     transfer_codings,
 )
 from sockit.proto.http1.events import (
@@ -64,14 +70,17 @@ from sockit.proto.http1.events import (
     InformationalResponse,
     Request,
     Response,
+    make_end,
+    make_informational,
+    make_request,
+    make_response,
 )
-from sockit.proto.http1.parser import HOST_RE, HeadParser, HTTP1Config, head_parser
-from sockit.proto.http1.state import ConnectionState, ConnectionStates, Kind
+from sockit.proto.http1.parser import HOST_RE, HTTP1Config, parser_for
+from sockit.proto.http1.state import ConnectionState, ConnectionStates, Kind, proposals
 from sockit.proto.http1.writer import (
     BodyWriter,
     as_bytes,
     as_headers,
-    field_index,
     plan_informational,
     plan_request,
     plan_response,
@@ -89,41 +98,25 @@ _V11 = b"1.1"
 _HOST_OK = HOST_RE.fullmatch
 
 
-_DEFAULT_CONFIG = HTTP1Config()
-
-
 def _bad(message: str, status: int = 400) -> RemoteProtocolError:
     return RemoteProtocolError(message, http_status=status)
-
-
-def _proposals(method: bytes, upgrade: list[bytes] | None) -> frozenset[Kind]:
-    kinds = set()
-    if method == b"CONNECT":
-        kinds.add(Kind.SWITCH_CONNECT)
-    if upgrade:
-        kinds.add(Kind.SWITCH_UPGRADE)
-    return frozenset(kinds)
 
 
 #: The reader of every empty body: it never changes, so one is shared.
 _EMPTY_BODY = ContentLengthReader(0)
 
-_PARSERS: dict[int, tuple[HTTP1Config, HeadParser]] = {}
-_DEFAULT_PARSER = head_parser(_DEFAULT_CONFIG.limits, None, bare_lf=False)
-
-
-def _parser_for(config: HTTP1Config, role: Role, bare_lf: bool) -> HeadParser:
-    """The shared parser for a config, cached by identity (configs hash slowly)."""
-    key = id(config) * 2 + (role is CLIENT)
-    hit = _PARSERS.get(key)
-    if hit is not None and hit[0] is config:
-        return hit[1]
-    lenient = config.lenient if role is CLIENT else None
-    parser = head_parser(config.limits, lenient, bare_lf=bare_lf)
-    if len(_PARSERS) >= 256:
-        _PARSERS.clear()
-    _PARSERS[key] = (config, parser)
-    return parser
+# Enum members as plain globals (a member lookup through its class is slow).
+_IDLE = S.IDLE
+_SEND_RESPONSE = S.SEND_RESPONSE
+_SEND_BODY = S.SEND_BODY
+_DONE = S.DONE
+_MUST_CLOSE = S.MUST_CLOSE
+_CLOSED_STATE = S.CLOSED
+_SWITCHED = S.SWITCHED_PROTOCOL
+_REQUEST = Kind.REQUEST
+_RESPONSE = Kind.RESPONSE
+_END = Kind.END
+_CLOSED = Kind.CLOSED
 
 
 class Connection:
@@ -156,21 +149,7 @@ class Connection:
             self._peer = SERVER
         else:
             raise TypeError("role must be a sockit.proto.events.Role")
-        if config is None or config is _DEFAULT_CONFIG:
-            cfg = _DEFAULT_CONFIG
-            self._parser = _DEFAULT_PARSER
-            self._bare_lf = False
-        else:
-            if not isinstance(config, HTTP1Config):
-                raise TypeError("config must be an HTTP1Config")
-            cfg = config
-            lenient = cfg.lenient
-            if lenient is not None and role is SERVER:
-                raise ValueError("lenient parsing is for clients only: a server must be strict")
-            self._bare_lf = role is CLIENT and (
-                cfg.allow_bare_lf_in_responses or (lenient is not None and lenient.allow_bare_lf)
-            )
-            self._parser = _parser_for(cfg, role, self._bare_lf)
+        cfg, self._parser, self._bare_lf = parser_for(config, role is SERVER)
         self._role = role
         self._config = cfg
         self._limits = cfg.limits
@@ -226,7 +205,7 @@ class Connection:
     @property
     def trailing_data(self) -> bytes:
         """After a protocol switch: received bytes that belong to the next protocol."""
-        if self._states.get(self._peer) is S.SWITCHED_PROTOCOL:
+        if self._states.get(self._peer) is _SWITCHED:
             return self._in.unconsumed()
         return b""
 
@@ -285,45 +264,48 @@ class Connection:
     def _pump(self) -> list[Event]:
         events: list[Event] = []
         states = self._states
+        inp = self._in
         server = self._role is SERVER
         try:
             while True:
                 reader = self._reader
-                if reader is _EMPTY_BODY:
-                    event: Event | None = EndOfMessage()
-                    self._reader = None
-                    self._expect_continue = False
-                    self._their_event(Kind.END)
-                elif reader is not None:
-                    event = reader.read(self._in)
-                    if event is None:
+                event: Event | None
+                if reader is None:
+                    if server:
+                        if states.client is _IDLE and states.server is _IDLE:
+                            if self._read_request(events):
+                                continue
+                            break
+                        if not self._eof and inp.pos >= len(inp.data):
+                            break
+                        event = self._paused(states.client)
+                    elif states.server is _SEND_RESPONSE:
+                        event = self._read_response()
+                    else:
+                        event = self._paused(states.server)
+                else:
+                    count = len(events)
+                    done = reader.read(inp, events)
+                    if not done:
+                        if len(events) > count:
+                            self._expect_continue = False
                         if not self._eof:
                             break
-                        event = reader.on_eof(self._in)
+                        events.append(reader.on_eof(inp))
                     self._expect_continue = False
-                    if type(event) is EndOfMessage:
-                        self._reader = None
-                        self._their_event(Kind.END)
-                elif server:
-                    if states.client is S.IDLE and states.server is S.IDLE:
-                        event = self._read_request()
-                    elif self._eof or self._in.pos < len(self._in.data):
-                        event = self._paused(states.client)
-                    else:
-                        break
-                elif states.server is S.SEND_RESPONSE:
-                    event = self._read_response()
-                else:
-                    event = self._paused(states.server)
+                    self._reader = None
+                    self._their_event(_END)
+                    continue
                 if event is None:
                     break
                 events.append(event)
         except RemoteProtocolError as exc:
+            if events and type(events[-1]) is Data:
+                self._expect_continue = False  # body bytes came before the error
             self._fail(exc)
             if events:
                 return events
             raise
-        inp = self._in
         if inp.pos:
             if inp.pos >= len(inp.data):
                 inp.data = b""
@@ -345,16 +327,16 @@ class Connection:
             raise _bad(str(exc)) from None
 
     def _closed(self) -> ConnectionClosed:
-        self._their_event(Kind.CLOSED)
+        self._their_event(_CLOSED)
         return ConnectionClosed()
 
     def _paused(self, their: ConnectionState) -> Event | None:
         """Nothing to parse now: report EOF if it settles things, bound what is held."""
-        if their is S.SWITCHED_PROTOCOL or their is S.CLOSED:
+        if their is _SWITCHED or their is _CLOSED_STATE:
             return None
         held = len(self._in)
         if self._eof:
-            if their is S.MUST_CLOSE or their is S.IDLE or (their is S.DONE and not held):
+            if their is _MUST_CLOSE or their is _IDLE or (their is _DONE and not held):
                 return self._closed()
             return None
         bound = self._config.max_incomplete_event_size
@@ -368,17 +350,36 @@ class Connection:
             )
         return None
 
-    def _read_request(self) -> Event | None:
-        head = self._in.take_head(self._limits.max_header_block_size, self._bare_lf)
-        if head is None:
+    def _read_request(self, events: list[Event]) -> bool:
+        """Parse the next request head onto ``events``; ``False`` if it is not complete.
+
+        An ordinary head that ends exactly where ``CRLF CRLF`` is first found
+        and passes the parser's fast path is taken in place (no search for
+        its end by regex, no copy); anything else takes the general way. A
+        request without a body is finished at once: its EndOfMessage is
+        added and both states move in one step, to where the two table
+        transitions (request, end) would take them.
+        """
+        inp = self._in
+        parser = self._parser
+        parsed = inp.take_request(parser, self._limits.max_header_block_size)
+        if parsed is None:
             if not self._eof:
-                return None
-            if len(self._in):
+                return False
+            if len(inp):
                 raise _bad("connection closed in the middle of a request head")
-            return self._closed()
-        method, target, version, fields = self._parser.parse_request(head)
-        headers = Headers.from_raw(fields)
-        get = field_index(headers).get
+            events.append(self._closed())
+            return True
+        method, target, version, fields = parsed
+        index: dict[bytes, list[bytes]] = {}  # framing_index(fields), inlined
+        for name, value in fields:
+            key = name.lower()
+            if key in FRAMING_FIELDS:
+                if key in index:
+                    index[key].append(value)
+                else:
+                    index[key] = [value]
+        get = index.get
         hosts = get(b"host")
         if hosts is None or len(hosts) != 1:
             if version == _V11 or hosts:
@@ -394,34 +395,53 @@ class Connection:
             if cl:
                 raise _bad("both Content-Length and Transfer-Encoding")
             check_transfer_encoding(transfer_codings(te), request=True)
-            reader = ChunkedReader(self._limits, self._parser, bare_lf=False)
+            reader = ChunkedReader(self._limits, parser, bare_lf=False)
         elif cl:
             reader = ContentLengthReader(self._checked_length(cl))
         else:
             reader = _EMPTY_BODY
+        upgrade = get(b"upgrade") if version == _V11 else None
+        connection = get(b"connection")
+        keep = version == _V11 and (connection is None or not says_close(connection))
+        self._their_version = self._cycle_version = version
+        self._request_method = method
         states = self._states
+        request = make_request(method, target, Headers.from_raw(fields), version)
+        if (
+            reader is _EMPTY_BODY
+            and not upgrade
+            and method != b"CONNECT"
+            and states.keep_alive
+            and not states.proposals
+        ):
+            # (IDLE, IDLE) --request--> (SEND_BODY, SEND_RESPONSE) --end--> this
+            states.client = _DONE if keep else _MUST_CLOSE
+            states.server = _SEND_RESPONSE
+            if not keep:
+                states.keep_alive = False
+            self._expect_continue = False
+            events.append(request)
+            events.append(make_end())
+            return True
         try:
-            states.process_event(CLIENT, Kind.REQUEST)
+            states.process_event(CLIENT, _REQUEST)
         except LocalProtocolError as exc:  # pragma: no cover - guarded by the caller
             raise _bad(str(exc)) from None
         if version == _V11:
-            upgrade = get(b"upgrade")
             if upgrade or method == b"CONNECT":
-                states.propose(_proposals(method, upgrade))
-            conn = get(b"connection")
-            if conn is not None and says_close(conn):
+                states.propose(proposals(method, bool(upgrade)))
+            if not keep:
                 states.disable_keep_alive()
             expect = get(b"expect")
             if expect is not None:
                 self._expect_continue = any(v.lower() == b"100-continue" for v in expect)
         else:
             if method == b"CONNECT":
-                states.propose(_proposals(method, None))
+                states.propose(proposals(method, False))
             states.disable_keep_alive()
-        self._their_version = self._cycle_version = version
-        self._request_method = method
         self._reader = reader
-        return Request(method, target, headers, version)
+        events.append(request)
+        return True
 
     def _checked_length(self, values: list[bytes]) -> int:
         length = content_length(values)
@@ -436,16 +456,17 @@ class Connection:
         return length
 
     def _read_response(self) -> Event | None:
-        head = self._in.take_head(self._limits.max_header_block_size, self._bare_lf)
-        if head is None:
+        inp = self._in
+        parsed = inp.take_response(self._parser, self._limits.max_header_block_size, self._bare_lf)
+        if parsed is None:
             if not self._eof:
                 return None
-            if len(self._in):
+            if len(inp):
                 raise _bad("connection closed in the middle of a response head")
             raise _bad("connection closed before a complete response")
-        version, status, reason, fields = self._parser.parse_response(head)
+        version, status, reason, fields = parsed
         headers = Headers.from_raw(fields)
-        get = field_index(headers).get
+        get = framing_index(fields).get
         self._their_version = version
         if status < 200:
             kind = Kind.INFORMATIONAL
@@ -454,7 +475,7 @@ class Connection:
                     raise _bad("101 Switching Protocols without an Upgrade request")
                 kind = Kind.SWITCH_UPGRADE
             self._their_event(kind)
-            return InformationalResponse(status, headers, reason, version)
+            return make_informational(status, headers, reason, version)
         te = get(b"transfer-encoding")
         cl = get(b"content-length")
         if te and cl:
@@ -462,8 +483,9 @@ class Connection:
         if te and version == _V10:
             raise _bad("Transfer-Encoding in an HTTP/1.0 response")
         method = self._request_method
-        keep = version == _V11 and not says_close(get(b"connection"))
-        kind = Kind.RESPONSE
+        connection = get(b"connection")
+        keep = version == _V11 and (connection is None or not says_close(connection))
+        kind = _RESPONSE
         reader: _body.BodyReader | None
         if method == b"CONNECT" and status < 300:
             kind = Kind.SWITCH_CONNECT
@@ -490,7 +512,7 @@ class Connection:
         if not keep:
             self._states.disable_keep_alive()
         self._reader = reader
-        return Response(status, headers, reason, version)
+        return make_response(status, headers, reason, version)
 
     # -- sending --------------------------------------------------------------
 
@@ -516,16 +538,21 @@ class Connection:
         states = self._states
         if kind is Data or kind is EndOfMessage:
             writer = self._writer
-            if states.get(self._role) is not S.SEND_BODY or writer is None:
+            ours = states.server if self._role is SERVER else states.client
+            if ours is not _SEND_BODY or writer is None:
                 raise LocalProtocolError(f"cannot send {kind.__name__} in state {self.state.name}")
             if kind is Data:
                 assert isinstance(event, Data)
-                writer.data(self._out, as_bytes(event.data, "Data.data"))
+                data = event.data
+                writer.data(self._out, data if type(data) is bytes else as_bytes(data, "Data.data"))
             else:
                 assert isinstance(event, EndOfMessage)
-                writer.end(self._out, as_headers(event.trailers))
+                trailers = event.trailers
+                if type(trailers) is not Headers:
+                    trailers = as_headers(trailers)
+                writer.end(self._out, trailers)
                 self._writer = None
-                states.process_event(self._role, Kind.END)
+                states.process_event(self._role, _END)
         elif kind is Response:
             assert isinstance(event, Response)
             if self._role is not SERVER:
@@ -537,7 +564,7 @@ class Connection:
                 keep_alive=states.keep_alive,
             )
             states.process_event(SERVER, switch)
-            if not keep and switch is Kind.RESPONSE:
+            if not keep and switch is _RESPONSE:
                 states.disable_keep_alive()
             self._expect_continue = False
             self._writer = body
@@ -555,7 +582,7 @@ class Connection:
             if self._role is not CLIENT:
                 raise LocalProtocolError("only a client sends requests")
             head, body, proposals, close = plan_request(event)
-            states.process_event(CLIENT, Kind.REQUEST)
+            states.process_event(CLIENT, _REQUEST)
             states.propose(proposals)
             if close:
                 states.disable_keep_alive()
@@ -563,6 +590,6 @@ class Connection:
             self._writer = body
             self._out.append(head)
         elif kind is ConnectionClosed:
-            states.process_event(self._role, Kind.CLOSED)
+            states.process_event(self._role, _CLOSED)
         else:
             raise LocalProtocolError(f"cannot send {kind.__name__} on HTTP/1.1")

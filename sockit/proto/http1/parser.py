@@ -44,6 +44,7 @@ __all__ = [
     "check_host",
     "check_target",
     "head_parser",
+    "parser_for",
 ]
 
 _TCHAR_CLASS = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
@@ -257,6 +258,42 @@ class HeadParser:
                 return method, target, _VERSIONS[minor], fields
         return self._slow_request(head)
 
+    def fast_request(self, data: bytes | bytearray, pos: int, stop: int) -> ParsedRequest | None:
+        """The fast path alone, on ``data[pos:stop]`` in place (no copy of the head).
+
+        The slice must end in CRLF CRLF. Returns ``None`` (and decides
+        nothing) unless it is an ordinary origin-form request the fast path
+        proves valid; the caller then takes the general way. When it returns
+        a result, that slice is exactly the head :meth:`InputBuffer.take_head`
+        would find (the tiling leaves no room for an earlier empty line or a
+        bare LF) and :meth:`parse_request` would give the same result.
+        """
+        m = self._request_line(data, pos, stop)
+        if m is None:
+            return None
+        start = m.end()
+        if start - pos > self._max_request_line:
+            return None
+        fields = self._fields(data, start, stop)
+        count = len(fields)
+        if count != data.count(b"\n", pos, stop) - 2 or count > self._max_count:
+            return None
+        method, target, minor = m.groups()
+        if target[0] != 0x2F or method == b"CONNECT":
+            return None
+        return method, target, _VERSIONS[minor], fields
+
+    def fast_response(self, data: bytes | bytearray, pos: int, stop: int) -> ParsedResponse | None:
+        """:meth:`fast_request` for a response head: the fast path alone, in place."""
+        m = _STATUS_LINE_RE.match(data, pos, stop)
+        if m is None or m.end() - pos > self._max_status_line:
+            return None
+        fields = self._fields(data, m.end(), stop)
+        if len(fields) != data.count(b"\n", pos, stop) - 2 or len(fields) > self._max_count:
+            return None
+        minor, status, reason = m.groups()
+        return _VERSIONS[minor], int(status), reason, fields
+
     def parse_response(self, head: bytes) -> ParsedResponse:
         """``(version, status, reason, fields)`` of a response head."""
         m = _STATUS_LINE_RE.match(head)
@@ -288,14 +325,35 @@ class HeadParser:
             raise _bad("line ends in a bare LF (CRLF required)")
         return raw
 
-    def _slow_request(self, head: bytes) -> ParsedRequest:
-        lines = head.split(b"\n")
-        raw = lines[0]
+    # -- start lines ------------------------------------------------------------
+    #
+    # A start line is complete as soon as its LF arrives, so the connection
+    # validates it before the rest of the head is there (an HTTP/0.9-style
+    # ``GET /`` is refused at once instead of waiting for a head that never
+    # ends). The order is fixed, whole or split: the line's length bound, then
+    # its syntax, and only then the bound on the whole head.
+
+    def start_line_bound(self, request: bool) -> int:
+        """The longest start line allowed, not counting its CRLF."""
+        return self._max_request_line if request else self._max_status_line
+
+    def overlong_start_line(self, request: bool) -> LimitExceeded:
+        """The error for a start line over :meth:`start_line_bound` (414 or 431)."""
+        if request:
+            return _too_big("request line", "max_request_line_size", self._max_request_line, 414)
+        return _too_big("status line", "max_status_line_size", self._max_status_line, 431)
+
+    def check_start_line(self, raw: bytes, request: bool) -> None:
+        """Validate a complete start line (``raw`` runs up to its LF, CR included)."""
+        if request:
+            self._request_line_parts(raw)
+        else:
+            self._status_line_parts(raw)
+
+    def _request_line_parts(self, raw: bytes) -> tuple[bytes, bytes, bytes]:
         limits = self._limits
         if len(raw) - raw.endswith(b"\r") > limits.max_request_line_size:
-            raise _too_big(
-                "request line", "max_request_line_size", limits.max_request_line_size, 414
-            )
+            raise self.overlong_start_line(True)
         if raw[-1:] != b"\r":
             raise _bad("request line ends in a bare LF (CRLF required)")
         pieces = raw[:-1].split(b" ")
@@ -311,15 +369,11 @@ class HeadParser:
         if target.translate(None, _TARGET_OK):
             raise _bad("invalid character in request-target")
         check_target(method, target)
-        fields = self._head_fields(lines)
-        return method, target, self._version(version), fields
+        return method, target, self._version(version)
 
-    def _slow_response(self, head: bytes) -> ParsedResponse:
-        lines = head.split(b"\n")
-        raw = lines[0]
-        limits = self._limits
-        if len(raw) - raw.endswith(b"\r") > limits.max_status_line_size:
-            raise _too_big("status line", "max_status_line_size", limits.max_status_line_size, 431)
+    def _status_line_parts(self, raw: bytes) -> tuple[bytes, int, bytes]:
+        if len(raw) - raw.endswith(b"\r") > self._max_status_line:
+            raise self.overlong_start_line(False)
         line = self._check_line_end(raw)
         version = self._version(line[:8])
         if line[8:9] != b" " or _STATUS_RE.fullmatch(line, 9, 12) is None:
@@ -336,8 +390,17 @@ class HeadParser:
             raise _bad("invalid reason phrase")
         else:
             reason = rest[1:]
-        fields = self._head_fields(lines)
-        return version, status, reason, fields
+        return version, status, reason
+
+    def _slow_request(self, head: bytes) -> ParsedRequest:
+        lines = head.split(b"\n")
+        method, target, version = self._request_line_parts(lines[0])
+        return method, target, version, self._head_fields(lines)
+
+    def _slow_response(self, head: bytes) -> ParsedResponse:
+        lines = head.split(b"\n")
+        version, status, reason = self._status_line_parts(lines[0])
+        return version, status, reason, self._head_fields(lines)
 
     def _version(self, text: bytes) -> bytes:
         m = _VERSION_RE.fullmatch(text)
@@ -407,3 +470,39 @@ def head_parser(
 ) -> HeadParser:
     """A shared :class:`HeadParser` for these limits and rules (cached)."""
     return HeadParser(limits, lenient, bare_lf=bare_lf)
+
+
+_DEFAULT_CONFIG = HTTP1Config()
+_Setup = tuple[HTTP1Config, HeadParser, bool]
+_SETUPS: dict[int, tuple[object, _Setup]] = {}
+
+
+def parser_for(config: HTTP1Config | None, server: bool) -> _Setup:
+    """``(config, parser, bare_lf)`` for a connection: ``config`` checked and completed.
+
+    ``None`` means the defaults. TypeError for something else than an
+    :class:`HTTP1Config`; ValueError for lenient rules on a server. Cached by
+    identity (configs hash slowly), so connections made with one config share
+    one immutable parser; the cache holds the config, so its id stays unique.
+    """
+    key = id(config) if server else ~id(config)
+    hit = _SETUPS.get(key)
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    if config is None:
+        cfg = _DEFAULT_CONFIG
+    elif not isinstance(config, HTTP1Config):
+        raise TypeError("config must be an HTTP1Config")
+    else:
+        cfg = config
+    lenient = cfg.lenient
+    if lenient is not None and server:
+        raise ValueError("lenient parsing is for clients only: a server must be strict")
+    bare_lf = not server and (
+        cfg.allow_bare_lf_in_responses or (lenient is not None and lenient.allow_bare_lf)
+    )
+    setup = (cfg, head_parser(cfg.limits, None if server else lenient, bare_lf=bare_lf), bare_lf)
+    if len(_SETUPS) >= 256:
+        _SETUPS.clear()
+    _SETUPS[key] = (config, setup)
+    return setup

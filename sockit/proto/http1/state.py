@@ -30,6 +30,7 @@ __all__ = [
     "ConnectionState",
     "ConnectionStates",
     "Kind",
+    "proposals",
 ]
 
 CLIENT = Role.CLIENT
@@ -124,6 +125,17 @@ JOINT_TRANSITIONS: dict[tuple[ConnectionState, ConnectionState], dict[Role, Conn
     (S.DONE, S.ERROR): {CLIENT: S.MUST_CLOSE},
 }
 
+
+def proposals(method: bytes, upgrade: bool) -> frozenset[Kind]:
+    """The switches a request offers: CONNECT, and/or an Upgrade field."""
+    kinds = set()
+    if method == b"CONNECT":
+        kinds.add(Kind.SWITCH_CONNECT)
+    if upgrade:
+        kinds.add(Kind.SWITCH_UPGRADE)
+    return frozenset(kinds)
+
+
 _SWITCH_KINDS = frozenset({Kind.SWITCH_UPGRADE, Kind.SWITCH_CONNECT})
 _NO_PROPOSALS: frozenset[Kind] = frozenset()
 
@@ -147,9 +159,14 @@ _JOINT: dict[tuple[ConnectionState, ConnectionState], tuple[ConnectionState, Con
     (c, sv): (changes.get(CLIENT, c), changes.get(SERVER, sv))
     for (c, sv), changes in JOINT_TRANSITIONS.items()
 }
+# Enum members as plain globals: ``S.DONE`` looks the member up through the
+# class on every use, which costs more than the whole table lookup.
+_IDLE = S.IDLE
 _DONE = S.DONE
+_ERROR = S.ERROR
 _MUST_CLOSE = S.MUST_CLOSE
 _MIGHT_SWITCH = S.MIGHT_SWITCH_PROTOCOL
+_RESPONSE = Kind.RESPONSE
 
 
 class ConnectionStates:
@@ -164,8 +181,8 @@ class ConnectionStates:
     __slots__ = ("client", "keep_alive", "proposals", "server")
 
     def __init__(self) -> None:
-        self.client = S.IDLE
-        self.server = S.IDLE
+        self.client = _IDLE
+        self.server = _IDLE
         self.keep_alive = True
         self.proposals: frozenset[Kind] = _NO_PROPOSALS
 
@@ -182,6 +199,11 @@ class ConnectionStates:
         """
         client = self.client
         server = self.server
+        if self.keep_alive and not self.proposals:
+            step = (_CLIENT_STEPS if role is CLIENT else _SERVER_STEPS).get((client, server, kind))
+            if step is not None:  # the usual case, worked out in advance
+                self.client, self.server = step
+                return
         if role is CLIENT:
             new = _CLIENT_EVENTS.get((client, kind))
             peer_new = _CLIENT_PEER.get((kind, server))
@@ -207,7 +229,7 @@ class ConnectionStates:
             server = new
             if peer_new is not None:
                 client = peer_new
-            if kind is Kind.RESPONSE:
+            if kind is _RESPONSE:
                 # A final response that does not switch declines every proposal.
                 self.proposals = _NO_PROPOSALS
         self._settle(client, server)
@@ -220,9 +242,9 @@ class ConnectionStates:
     def process_error(self, role: Role) -> None:
         """``role`` broke the protocol: it is in ERROR for good."""
         if role is CLIENT:
-            self._settle(S.ERROR, self.server)
+            self._settle(_ERROR, self.server)
         else:
-            self._settle(self.client, S.ERROR)
+            self._settle(self.client, _ERROR)
 
     def disable_keep_alive(self) -> None:
         """This connection will close after the current exchange."""
@@ -231,13 +253,13 @@ class ConnectionStates:
 
     def start_next_cycle(self) -> None:
         """Both sides DONE with keep-alive: back to IDLE for the next exchange."""
-        if self.client is not S.DONE or self.server is not S.DONE:
+        if self.client is not _DONE or self.server is not _DONE:
             raise LocalProtocolError(
                 f"not done with this exchange (client {self.client.name}, "
                 f"server {self.server.name})"
             )
-        self.client = S.IDLE
-        self.server = S.IDLE
+        self.client = _IDLE
+        self.server = _IDLE
         self.proposals = _NO_PROPOSALS
 
     def _settle(self, client: ConnectionState, server: ConnectionState) -> None:
@@ -273,3 +295,37 @@ class ConnectionStates:
             server = new_server
         self.client = client
         self.server = server
+
+
+#: A pair of states: ``(client, server)``.
+Steps = tuple[ConnectionState, ConnectionState]
+
+
+def _simple_steps(role: Role) -> dict[tuple[ConnectionState, ConnectionState, Kind], Steps]:
+    """Where each legal event of ``role`` leads from each pair of states, while
+    keep-alive holds and nothing is proposed (the usual case).
+
+    Worked out once by running the general rules, so the shortcut in
+    :meth:`ConnectionStates.process_event` can never disagree with them.
+    """
+    steps: dict[tuple[ConnectionState, ConnectionState, Kind], Steps] = {}
+    for client in ConnectionState:
+        for server in ConnectionState:
+            for kind in Kind:
+                states = ConnectionStates()
+                states.client = client
+                states.server = server
+                try:
+                    states.process_event(role, kind)
+                except LocalProtocolError:
+                    continue
+                steps[client, server, kind] = (states.client, states.server)
+    return steps
+
+
+# Filled after the class exists: _simple_steps runs the general rules (with
+# the tables still empty, process_event takes the general way).
+_CLIENT_STEPS: dict[tuple[ConnectionState, ConnectionState, Kind], Steps] = {}
+_SERVER_STEPS: dict[tuple[ConnectionState, ConnectionState, Kind], Steps] = {}
+_CLIENT_STEPS.update(_simple_steps(CLIENT))
+_SERVER_STEPS.update(_simple_steps(SERVER))

@@ -21,8 +21,7 @@ The reason phrase is sent as given, even empty (``HTTP/1.1 200 \r\n``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol, cast
+from typing import Protocol
 
 from sockit.errors import LocalProtocolError, RemoteProtocolError
 from sockit.proto.http.headers import Headers
@@ -33,7 +32,7 @@ from sockit.proto.http1.body import (
     transfer_codings,
 )
 from sockit.proto.http1.events import InformationalResponse, Request, Response
-from sockit.proto.http1.state import Kind
+from sockit.proto.http1.state import Kind, proposals
 
 __all__ = [
     "BodyWriter",
@@ -44,7 +43,6 @@ __all__ = [
     "as_bytes",
     "as_headers",
     "check_fields",
-    "field_index",
     "plan_informational",
     "plan_request",
     "plan_response",
@@ -92,18 +90,25 @@ def check_fields(items: list[tuple[bytes, bytes]]) -> None:
         raise LocalProtocolError("field values must not contain CR, LF or other CTLs")
 
 
-def _field_lines(items: list[tuple[bytes, bytes]], drop: bytes | None) -> list[bytes]:
-    check_fields(items)
-    lines: list[bytes] = []
-    append = lines.append
-    for name, value in items:
-        if drop is not None and name.lower() == drop:
-            continue
-        append(name)
-        append(b": ")
-        append(value)
-        append(b"\r\n")
-    return lines
+_RESPONSE = Kind.RESPONSE  # a plain global: Enum member lookups are slow
+_join_field = b": ".join
+#: ``HTTP/1.1 NNN `` for every status code (the reason phrase follows).
+_STATUS_LINES = [b"HTTP/1.1 %d " % status for status in range(600)]
+
+
+def _field_lines(headers: Headers, drop: bytes | None = None) -> list[bytes]:
+    """``name: value`` for each field of ``headers`` (checked unless validated)."""
+    items = headers.raw_items()
+    if items and not headers.validated:
+        check_fields(items)
+    if drop is not None:
+        items = [item for item in items if item[0].lower() != drop]
+    return list(map(_join_field, items))
+
+
+def _head(first: bytes, headers: Headers, extra: bytes = b"", drop: bytes | None = None) -> bytes:
+    """A whole head: the start line, the fields, ``extra`` (CRLF-ended lines), the empty line."""
+    return b"\r\n".join([first, *_field_lines(headers, drop), extra + b"\r\n"])
 
 
 # -- body writers ---------------------------------------------------------------
@@ -172,7 +177,7 @@ class ChunkedWriter:
         for name, _ in items:
             if name.lower() in FORBIDDEN_TRAILERS:
                 raise LocalProtocolError(f"{name!r} cannot be sent as a trailer")
-        out.append(b"".join([b"0\r\n", *_field_lines(items, None), b"\r\n"]))
+        out.append(_head(b"0", trailers))
 
 
 class CloseDelimitedWriter:
@@ -205,22 +210,6 @@ class DiscardWriter:
 # -- heads ------------------------------------------------------------------------
 
 
-def field_index(headers: Headers) -> Mapping[bytes, list[bytes]]:
-    """Lowercased name -> values, for lookups on the hot paths.
-
-    Reads the index :class:`Headers` keeps anyway (one dict lookup per
-    question instead of a method call that lowercases and copies); falls back
-    to the public API should that private detail ever change.
-    """
-    index = getattr(headers, "_index", None)
-    if type(index) is dict:
-        return cast("dict[bytes, list[bytes]]", index)
-    fallback: dict[bytes, list[bytes]] = {}
-    for name, value in headers.raw_items():
-        fallback.setdefault(name.lower(), []).append(value)
-    return fallback
-
-
 def says_close(values: list[bytes] | None) -> bool:
     """Whether Connection field values hold the ``close`` option."""
     if not values:
@@ -230,10 +219,10 @@ def says_close(values: list[bytes] | None) -> bool:
     return b"close" in connection_tokens(values)
 
 
-def _framing(index: Mapping[bytes, list[bytes]], *, chunked_ok: bool) -> BodyWriter | None:
+def _framing(headers: Headers, *, chunked_ok: bool) -> BodyWriter | None:
     """The writer the application's framing fields ask for, or ``None``."""
-    te = index.get(b"transfer-encoding")
-    cl = index.get(b"content-length")
+    te = headers.lookup_raw(b"transfer-encoding")
+    cl = headers.lookup_raw(b"content-length")
     if te and cl:
         raise LocalProtocolError("both Content-Length and Transfer-Encoding")
     if te:
@@ -245,6 +234,8 @@ def _framing(index: Mapping[bytes, list[bytes]], *, chunked_ok: bool) -> BodyWri
             raise LocalProtocolError("Transfer-Encoding must be exactly chunked")
         return ChunkedWriter() if chunked_ok else CloseDelimitedWriter()
     if cl:
+        if len(cl) == 1 and cl[0] == b"0":
+            return ContentLengthWriter(0)
         try:
             return ContentLengthWriter(content_length(cl))
         except RemoteProtocolError:
@@ -267,19 +258,13 @@ def plan_request(event: Request) -> tuple[bytes, BodyWriter, frozenset[Kind], bo
         raise LocalProtocolError(f"invalid method {method!r}")
     if not target or target.translate(None, _TARGET_OK):
         raise LocalProtocolError(f"invalid request-target {target!r}")
-    index = field_index(headers)
-    if len(index.get(b"host", ())) != 1:
+    lookup = headers.lookup_raw
+    if len(lookup(b"host") or ()) != 1:
         raise LocalProtocolError("an HTTP/1.1 request needs exactly one Host field")
-    writer = _framing(index, chunked_ok=True) or ContentLengthWriter(0)
-    head = b"".join(
-        [method, b" ", target, b" HTTP/1.1\r\n", *_field_lines(headers.raw_items(), None), b"\r\n"]
-    )
-    proposals = set()
-    if method == b"CONNECT":
-        proposals.add(Kind.SWITCH_CONNECT)
-    if index.get(b"upgrade"):
-        proposals.add(Kind.SWITCH_UPGRADE)
-    return head, writer, frozenset(proposals), says_close(index.get(b"connection"))
+    writer = _framing(headers, chunked_ok=True) or ContentLengthWriter(0)
+    head = _head(b"%s %s HTTP/1.1" % (method, target), headers)
+    offers = proposals(method, bool(lookup(b"upgrade")))
+    return head, writer, offers, says_close(lookup(b"connection"))
 
 
 def _response_head(
@@ -287,16 +272,7 @@ def _response_head(
 ) -> bytes:
     if reason.translate(None, _VALUE_OK):
         raise LocalProtocolError(f"invalid reason phrase {reason!r}")
-    return b"".join(
-        [
-            b"HTTP/1.1 %d " % status,
-            reason,
-            b"\r\n",
-            *_field_lines(headers.raw_items(), drop),
-            extra,
-            b"\r\n",
-        ]
-    )
+    return _head(_STATUS_LINES[status] + reason, headers, extra, drop)
 
 
 def _status(event: Response | InformationalResponse, lo: int, hi: int) -> int:
@@ -324,11 +300,18 @@ def plan_response(
     (``None`` when answering without one, such as a 400 for a bad request:
     the body is then close-delimited unless a Content-Length is given).
     """
-    status = _status(event, 200, 599)
-    reason = as_bytes(event.reason, "reason")
-    headers = as_headers(event.headers)
-    index = field_index(headers)
-    closes = says_close(index.get(b"connection"))
+    status = event.status_code
+    if type(status) is not int or not 200 <= status <= 599 or event.http_version != _V11:
+        status = _status(event, 200, 599)  # the exact checks, and their errors
+    reason = event.reason
+    if type(reason) is not bytes:
+        reason = as_bytes(reason, "reason")
+    headers = event.headers
+    if type(headers) is not Headers:
+        headers = as_headers(headers)
+    lookup = headers.lookup_raw
+    connection = lookup(b"connection")
+    closes = connection is not None and says_close(connection)
     peer_11 = peer_version == _V11
     keep = keep_alive and peer_11 and not closes
     drop = None
@@ -342,7 +325,11 @@ def plan_response(
     elif method == b"HEAD":
         writer = DiscardWriter()
     else:
-        found = _framing(index, chunked_ok=peer_11)
+        cl = lookup(b"content-length")
+        if cl is not None and len(cl) == 1 and cl[0] == b"0" and not lookup(b"transfer-encoding"):
+            found: BodyWriter | None = ContentLengthWriter(0)  # what _framing says, sooner
+        else:
+            found = _framing(headers, chunked_ok=peer_11)
         if found is None:
             if peer_11:
                 found = ChunkedWriter()
@@ -355,4 +342,13 @@ def plan_response(
         writer = found
     if not keep and not closes:
         extra += b"Connection: close\r\n"
-    return _response_head(status, reason, headers, extra, drop), writer, Kind.RESPONSE, keep
+    # _response_head(), inlined
+    if reason.translate(None, _VALUE_OK):
+        raise LocalProtocolError(f"invalid reason phrase {reason!r}")
+    items = headers.raw_items()
+    if items and not headers.validated:
+        check_fields(items)
+    if drop is not None:
+        items = [item for item in items if item[0].lower() != drop]
+    head = b"\r\n".join([_STATUS_LINES[status] + reason, *map(_join_field, items), extra + b"\r\n"])
+    return head, writer, _RESPONSE, keep

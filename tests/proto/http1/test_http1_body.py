@@ -395,3 +395,98 @@ def test_multiple_codings_are_undone_in_reverse() -> None:
 def test_identity_and_empty_bodies() -> None:
     assert Decoder("identity").decompress(b"abc") == b"abc"
     assert Decoder("gzip").flush() == b""
+
+
+# -- whole chunks in one buffer take one pass each -----------------------------------
+
+
+def test_whole_chunked_body_gives_one_data_per_chunk() -> None:
+    chunks = [b"a" * 10, b"b" * 4096, b"c", b"d" * 300]
+    body = b"".join(b"%x\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+    events = server().receive_data(chunked(body))
+    assert [type(e) for e in events] == [Request, Data, Data, Data, Data, EndOfMessage]
+    assert [e.data for e in events[1:-1]] == chunks  # type: ignore[attr-defined]
+    assert events[-1] == EndOfMessage()
+
+
+@pytest.mark.parametrize(
+    ("third", "limits", "datas", "expected"),
+    [
+        (b"11\r\n" + b"x" * 17 + b"\r\n", {"max_chunk_size": 16}, 2, (LimitExceeded, 413)),
+        (b"9\r\n" + b"x" * 9 + b"\r\n", {"max_body_size": 16}, 2, (LimitExceeded, 413)),
+        (b"3\r\nxyzXX", {}, 3, (RemoteProtocolError, 400)),  # the data, then its bad CRLF
+        (b"3;a b\r\nxyz\r\n", {}, 2, (RemoteProtocolError, 400)),
+        (b"3\nxyz\r\n", {}, 2, (RemoteProtocolError, 400)),
+    ],
+)
+def test_an_error_inside_a_run_of_chunks_comes_after_the_earlier_data(
+    third: bytes, limits: dict[str, int], datas: int, expected: tuple[type[Exception], int]
+) -> None:
+    data = chunked(b"4\r\nabcd\r\n4\r\nefgh\r\n" + third + b"0\r\n\r\n")
+    conn = server(**limits)
+    events = conn.receive_data(data)
+    assert [type(e) for e in events] == [Request] + [Data] * datas
+    with pytest.raises(expected[0]) as info:
+        conn.receive_data(b"")
+    assert type(info.value) is expected[0]
+    assert info.value.http_status == expected[1]  # type: ignore[attr-defined]
+    # and the same however the bytes come
+    error = error_of(data, **limits)
+    assert (error[0], error[2]) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"4\r\nabcd\r\n00000000000000004\r\nefgh\r\n0\r\n\r\n",  # 17 digits: the general way
+        b"4;x=1\r\nabcd\r\nA\r\n0123456789\r\n0;y\r\nT: 1\r\n\r\n",
+        b"a\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n",
+    ],
+)
+def test_runs_of_chunks_agree_with_the_states(body: bytes) -> None:
+    result = split_feed(server, chunked(body), data_type=Data)
+    assert result.error is None
+    whole = server().receive_data(chunked(body))
+    assert [type(e) for e in whole][-1] is EndOfMessage
+    assert b"".join(e.data for e in whole if isinstance(e, Data)) == b"".join(
+        e.data for e in result.events if isinstance(e, Data)
+    )
+
+
+def test_leftover_bytes_in_a_bytearray_still_read_right() -> None:
+    conn = server()
+    assert [type(e) for e in conn.receive_data(chunked(b"5\r"))] == [Request]
+    events = conn.receive_data(b"\nhello\r\n5\r\nworld\r\n0\r\n\r\n")
+    assert [e.data for e in events if isinstance(e, Data)] == [b"hello", b"world"]
+    assert isinstance(events[-1], EndOfMessage)
+
+
+def test_body_bytes_before_an_error_answer_the_100_continue() -> None:
+    conn = server()
+    head = HEAD + b"Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+    conn.receive_data(head)
+    assert conn.they_are_waiting_for_100_continue
+    events = conn.receive_data(b"3\r\nabc\r\nzz")
+    assert [type(e) for e in events] == [Data]
+    assert not conn.they_are_waiting_for_100_continue
+    conn = server()
+    conn.receive_data(head)
+    with pytest.raises(RemoteProtocolError):
+        conn.receive_data(b"zz\r\n")
+    assert conn.they_are_waiting_for_100_continue  # no body byte came
+
+
+# -- validated headers are not checked twice when sent ------------------------------
+
+
+def test_from_raw_headers_are_checked_when_sent_and_api_headers_are_trusted() -> None:
+    assert Headers([("X", "y")]).validated
+    assert Headers().validated
+    assert not Headers.from_raw([(b"X", b"y")]).validated
+    assert not Headers(Headers.from_raw([(b"X", b"y")])).validated  # a copy keeps it
+    conn = responder()
+    conn.send(Response(200, Headers.from_raw([(b"Content-Length", b"0")])))
+    assert conn.data_to_send() == b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"
+    conn = responder()
+    with pytest.raises(LocalProtocolError):
+        conn.send(Response(200, Headers.from_raw([(b"Bad Name", b"x")])))

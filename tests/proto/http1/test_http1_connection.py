@@ -510,3 +510,110 @@ FRAGMENTS = [
 def test_fragments_split_proof(parts: list[bytes]) -> None:
     data = b"".join(parts)
     split_feed(lambda: Connection(Role.SERVER), data, drain=drain, eof=True, data_type=Data)
+
+
+# -- the shortcuts agree with the general rules ---------------------------------------
+
+
+def test_state_shortcut_table_agrees_with_the_general_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sockit.proto.http1.state as state_module
+
+    def outcome(role: Role, client: S, server: S, kind: Kind) -> object:
+        states = ConnectionStates()
+        states.client = client
+        states.server = server
+        try:
+            states.process_event(role, kind)
+        except LocalProtocolError as exc:
+            return str(exc)
+        return states.client, states.server, states.keep_alive, states.proposals
+
+    combos = [(r, c, s, k) for r in Role for c in S for s in S for k in Kind]
+    fast = [outcome(*combo) for combo in combos]
+    monkeypatch.setattr(state_module, "_CLIENT_STEPS", {})
+    monkeypatch.setattr(state_module, "_SERVER_STEPS", {})
+    assert [outcome(*combo) for combo in combos] == fast
+
+
+def observe(data: bytes, cuts: int) -> tuple[object, ...]:
+    """Events and every state after feeding ``data`` in ``cuts``-byte pieces."""
+    conn = Connection(Role.SERVER)
+    events: list[Event] = []
+    for i in range(0, len(data), cuts):
+        events.extend(conn.receive_data(data[i : i + cuts]))
+    return (
+        events,
+        conn.our_state,
+        conn.their_state,
+        conn.keep_alive,
+        conn.they_are_waiting_for_100_continue,
+        conn.their_http_version,
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        GET,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+        b"CONNECT a:443 HTTP/1.0\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhOsT: a\r\nCONNECTION: close\r\n\r\n",
+    ],
+)
+def test_requests_taken_whole_match_requests_taken_byte_by_byte(data: bytes) -> None:
+    whole = observe(data, len(data))
+    assert whole == observe(data, 1)
+    assert whole == observe(data, 7)
+
+
+def test_pipelined_heads_in_one_small_buffer() -> None:
+    # the buffer ends in CRLF CRLF but holds two heads: never taken as one
+    conn = Connection(Role.SERVER)
+    second = b"GET /2 HTTP/1.1\r\nHost: b\r\n\r\n"
+    events = conn.receive_data(GET + second)
+    assert types(events) == [Request, EndOfMessage]
+    assert events[0].target == b"/"  # type: ignore[attr-defined]
+    respond(conn)
+    conn.start_next_cycle()
+    events = conn.receive_data(b"")
+    assert types(events) == [Request, EndOfMessage]
+    assert events[0].headers.get("host") == "b"  # type: ignore[attr-defined]
+
+
+def test_parsed_events_are_ordinary_frozen_events() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    conn = Connection(Role.SERVER)
+    request, end = conn.receive_data(b"GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n")
+    assert request == Request(b"GET", b"/x", Headers([("Host", "a"), ("X-A", "1"), ("x-a", "2")]))
+    assert isinstance(request, Request)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.method = b"POST"  # type: ignore[misc]
+    assert end == EndOfMessage()
+    assert isinstance(end, EndOfMessage)
+    assert end.trailers == Headers() and end.trailers is end.trailers
+    assert pickle.loads(pickle.dumps(end)) == end
+    assert copy.copy(end) == end
+    with pytest.raises(AttributeError):
+        end.missing  # type: ignore[attr-defined]  # noqa: B018
+    # headers from the parser: index built on first use, original case kept
+    headers = request.headers
+    assert not headers.validated
+    assert headers.get_all("x-a") == ["1", "2"]
+    assert headers.lookup_raw(b"x-a") == [b"1", b"2"]
+    assert "HOST" in headers and len(headers) == 3
+    assert headers.raw_items()[1] == (b"X-A", b"1")
+    assert headers.copy() == headers

@@ -193,6 +193,108 @@ def test_limits_are_split_proof(size: int) -> None:
         assert (result.error is None) == (bound >= len(data))
 
 
+# -- the start line is validated as soon as its LF arrives ------------------------
+
+
+def outcome_both_ways(data: bytes, **limits: int) -> tuple[object, ...]:
+    """The error of ``data`` fed whole and however split (they must agree)."""
+    make = lambda: server(**limits)  # noqa: E731
+    result = split_feed(make, data)
+    assert result.error is not None, result
+    assert result.events == ()
+    return result.error
+
+
+def test_http09_request_line_is_refused_at_once() -> None:
+    # no empty line will ever come: the request line alone decides
+    err = refused(b"GET /\r\n")
+    assert type(err) is RemoteProtocolError
+    assert err.http_status == 400
+    assert outcome_both_ways(b"GET /\r\n") == (RemoteProtocolError, None, 400)
+    # the same line followed by the head's end gives the same answer
+    assert outcome_both_ways(b"GET /\r\n\r\n") == (RemoteProtocolError, None, 400)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"GET / HTTP/9.9", (RemoteProtocolError, None, 505)),
+        (b"GET / HTTP/1.1 x", (RemoteProtocolError, None, 400)),
+        (b"M" * 17 + b" / HTTP/1.1", (LimitExceeded, "max_method_size", 501)),
+    ],
+)
+def test_start_line_is_checked_before_the_block_bound(line: bytes, expected: tuple) -> None:
+    huge = request(HOST, b"X: " + b"v" * 400, line=line)
+    limits = {"max_header_block_size": 128, "max_header_name_size": 16}
+    # complete and incomplete: the bad line wins over the 431 either way
+    for data in (huge, huge[:-2], huge[: len(line) + 2 + 200]):
+        err = refused(data, **limits)
+        assert getattr(err, "limit", None) != "max_header_block_size"
+        assert err.http_status == expected[2]
+        assert outcome_both_ways(data, **limits) == expected
+
+
+def test_valid_start_line_then_the_block_bound() -> None:
+    huge = request(HOST, b"X: " + b"v" * 400)
+    limits = {"max_header_block_size": 128, "max_header_name_size": 16}
+    for data in (huge, huge[:-2]):
+        assert outcome_both_ways(data, **limits) == (LimitExceeded, "max_header_block_size", 431)
+
+
+def test_incomplete_overlong_request_line_is_414() -> None:
+    data = b"GET /" + b"a" * 200  # no LF yet, and already too long
+    limits = {"max_request_line_size": 100, "max_uri_size": 100}
+    err = refused(data, **limits)
+    assert isinstance(err, LimitExceeded)
+    assert (err.limit, err.http_status) == ("max_request_line_size", 414)
+    assert outcome_both_ways(data, **limits) == (LimitExceeded, "max_request_line_size", 414)
+    # a complete overlong line gives the same answer
+    whole = request(HOST, line=data + b" HTTP/1.1")
+    assert outcome_both_ways(whole, **limits) == (LimitExceeded, "max_request_line_size", 414)
+    # exactly the bound plus its CR, still incomplete: not decided yet
+    assert server(**limits).receive_data(b"GET /" + b"a" * 95 + b"\r") == []
+
+
+def test_request_line_bound_larger_than_block_bound() -> None:
+    # the ordering still decides: the line's own checks come first
+    limits = {
+        "max_header_block_size": 64,
+        "max_header_name_size": 16,
+        "max_request_line_size": 1000,
+        "max_uri_size": 1000,
+    }
+    long_line = b"GET /" + b"a" * 200 + b" HTTP/1.1"
+    assert server(**limits).receive_data(long_line[:150]) == []  # no 431 yet
+    assert outcome_both_ways(long_line[:150] + b"#\r\n", **limits) == (
+        RemoteProtocolError,
+        None,
+        400,
+    )
+    assert outcome_both_ways(long_line + b"\r\n", **limits) == (
+        LimitExceeded,
+        "max_header_block_size",
+        431,
+    )
+    over = b"GET /" + b"a" * 1000
+    assert outcome_both_ways(over, **limits) == (LimitExceeded, "max_request_line_size", 414)
+
+
+def test_status_line_is_refused_at_once() -> None:
+    def make() -> Connection:
+        return client()
+
+    assert split_feed(make, b"HTTP/1.1 2\r\n").error == (RemoteProtocolError, None, 400)
+    limits = HTTP1Limits(max_status_line_size=40)
+
+    def small() -> Connection:
+        conn = Connection(Role.CLIENT, HTTP1Config(limits=limits))
+        conn.send(Request(b"GET", b"/", [(b"Host", b"a")]))  # type: ignore[arg-type]
+        return conn
+
+    error = split_feed(small, b"HTTP/1.1 200 " + b"r" * 60).error
+    assert error == (LimitExceeded, "max_status_line_size", 431)
+
+
 # -- rules and their statuses ---------------------------------------------------
 
 
@@ -367,3 +469,49 @@ def test_common_heads_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(parser.parse_request(head)[3]) == 5
     assert parser.parse_request(request(line=b"GET / HTTP/1.0"))[3] == []
     assert parser.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")[1] == 200
+
+
+# -- the in-place fast path -----------------------------------------------------------
+
+
+@given(heads(), st.binary(max_size=8), st.binary(max_size=8), st.booleans())
+def test_fast_request_in_place_agrees_with_parse_request(
+    head: bytes, before: bytes, after: bytes, as_bytearray: bool
+) -> None:
+    data: bytes | bytearray = before + head + after
+    if as_bytearray:
+        data = bytearray(data)
+    parsed = PARSER.fast_request(data, len(before), len(before) + len(head))
+    if parsed is not None:
+        assert parsed == PARSER.parse_request(head)
+        assert all(type(part) is bytes for part in parsed[:3])
+        assert all(type(n) is bytes and type(v) is bytes for n, v in parsed[3])
+
+
+@given(heads(), st.integers(0, 10_000), st.binary(min_size=1, max_size=3))
+def test_fast_request_never_accepts_what_parse_request_refuses(
+    head: bytes, at: int, junk: bytes
+) -> None:
+    at %= len(head) - 3
+    mutated = head[:at] + junk + head[at:]
+    if not mutated.endswith(b"\r\n\r\n"):
+        return
+    parsed = PARSER.fast_request(mutated, 0, len(mutated))
+    if parsed is not None:
+        assert outcome(PARSER.parse_request, mutated) == parsed
+        # and it really is one head: no earlier end
+        assert mutated.find(b"\n\n") < 0 and mutated.find(b"\n\r\n") == len(mutated) - 3
+
+
+def test_fast_request_leaves_unusual_targets_to_the_general_way() -> None:
+    for line in (b"OPTIONS * HTTP/1.1", b"GET http://a/ HTTP/1.1", b"CONNECT a:1 HTTP/1.1"):
+        head = request(HOST, line=line)
+        assert PARSER.fast_request(head, 0, len(head)) is None
+        assert PARSER.parse_request(head)[0] == line.split(b" ")[0]
+
+
+def test_fast_response_in_place() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    data = b"xx" + head + b"yy"
+    assert PARSER.fast_response(data, 2, 2 + len(head)) == PARSER.parse_response(head)
+    assert PARSER.fast_response(b"HTTP/1.1 200 OK\nX: y\r\n\r\n", 0, 23) is None
