@@ -16,11 +16,6 @@ numbers; it never asserts on them.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,48 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from _support import find_program, free_port, nginx_config, running
+
 BODY = b"hello, world\n"
-
-
-def find_nginx() -> str | None:
-    found = shutil.which("nginx")
-    if found:
-        return found
-    for d in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
-        cand = os.path.join(d, "nginx")
-        if os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def nginx_conf(tmp: Path, root: Path, port: int) -> str:
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    default_type application/octet-stream;
-    keepalive_requests 100000;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-    }}
-}}
-"""
 
 
 @contextmanager
@@ -81,35 +37,11 @@ def nginx(binary: str) -> Iterator[int]:
         (root / "small.txt").write_bytes(BODY)
         port = free_port()
         conf = tmp / "nginx.conf"
-        conf.write_text(nginx_conf(tmp, root, port))
-        proc = subprocess.Popen(
-            [binary, "-p", str(tmp), "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+        conf.write_text(
+            nginx_config(tmp, port, http="keepalive_requests 100000;", server=f"root {root};")
         )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        err = proc.stderr.read().decode() if proc.stderr else ""
-                        raise SystemExit(f"nginx did not start: {err}") from None
-                    time.sleep(0.05)
+        with running([binary, "-p", str(tmp), "-c", str(conf)], port):
             yield port
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            if proc.stderr:
-                proc.stderr.close()
 
 
 Runner = Callable[[str, int], None]
@@ -159,7 +91,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    binary = find_nginx()
+    binary = find_program("nginx")
     if binary is None:
         print("nginx is not installed: apt-get install nginx-light (see ../shared/PEERS.md)")
         print("benchmark skipped")

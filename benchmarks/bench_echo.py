@@ -48,7 +48,6 @@ import contextlib
 import os
 import select
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -57,6 +56,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _support import free_port, launch, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -306,12 +307,6 @@ def python_client(argv: list[str]) -> None:
         s.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start(kind: str, port: int, baseline: Path | None, floor: list[str] | None
           ) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
@@ -328,16 +323,7 @@ def start(kind: str, port: int, baseline: Path | None, floor: list[str] | None
         env["PYTHONPATH"] = str(baseline)
     else:
         argv = [sys.executable, str(ROOT / "benchmarks" / "_echo_peers.py"), kind, str(port)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{kind} server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    return launch(argv, port, env=env)
 
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -492,11 +478,7 @@ def main() -> int:
                     results[kind].append(measure(client, proc.pid, port, args))
         finally:
             for proc, _ in servers.values():
-                proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop(proc)
     report(kinds, results, args, client_name)
     return 0
 

@@ -15,40 +15,19 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from _support import find_program, free_port, nginx_config, running
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 @contextmanager
@@ -62,28 +41,11 @@ def server(kind: str, tmp: Path) -> Iterator[int]:
                 "--no-access-log", "--log-level", "warning"]
     else:
         conf = tmp / "nginx.conf"
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        conf.write_text(
-            f"{user}daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log stderr;\n"
-            "events { worker_connections 1024; }\n"
-            f"http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p;\n"
-            f"  fastcgi_temp_path {tmp}/f; uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s;\n"
-            f"  server {{ listen 127.0.0.1:{port}; location /hello {{\n"
-            "    default_type text/plain; return 200 'hello world\\n'; } } }\n"
-        )
-        argv = [str(shutil.which("nginx") or "/usr/sbin/nginx"), "-p", str(tmp), "-c", str(conf)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        wait_port(port, proc)
+        hello = "location /hello { default_type text/plain; return 200 'hello world\\n'; }"
+        conf.write_text(nginx_config(tmp, port, server=hello))
+        argv = [str(find_program("nginx")), "-p", str(tmp), "-c", str(conf)]
+    with running(argv, port):
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def run_wrk(port: int, seconds: float) -> tuple[float, str]:
@@ -112,7 +74,7 @@ def main() -> int:
         kinds.append("uvicorn")
     else:
         print("uvicorn/httptools/uvloop missing: pip install -e '.[bench]'", file=sys.stderr)
-    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+    if find_program("nginx"):
         kinds.append("nginx")
     rates: dict[str, list[float]] = {k: [] for k in kinds}
     notes: dict[str, str] = {}
