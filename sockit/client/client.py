@@ -33,9 +33,9 @@ import datetime
 import logging
 import re
 import time
-from types import TracebackType
 from typing import Final
 
+from sockit._closing import Closing
 from sockit._version import __version__
 from sockit.client.body import BodyInput, RequestBody, prepare_body
 from sockit.client.connection import HTTPConnection, open_connection
@@ -129,7 +129,7 @@ def _method(method: str) -> tuple[str, bytes]:
         raise LocalProtocolError(f"invalid method {method!r}") from None
 
 
-class HTTPClient:
+class HTTPClient(Closing):
     """A thread-safe HTTP/1.1 client with a keep-alive connection pool.
 
     ``limits`` bounds timeouts, pool sizes and response sizes;
@@ -189,16 +189,6 @@ class HTTPClient:
         """Whether :meth:`close` was called."""
         return self._pool.closed
 
-    def __enter__(self) -> HTTPClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def limits(self) -> ClientLimits:

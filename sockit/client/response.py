@@ -14,9 +14,9 @@ import codecs
 import datetime
 import json
 from collections.abc import Iterator
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
+from sockit._closing import Closing
 from sockit.client.connection import HTTPConnection
 from sockit.client.timeouts import Deadlines
 from sockit.errors import (
@@ -146,7 +146,7 @@ def _too_large(cap: int) -> LimitExceeded:
     )
 
 
-class Response:
+class Response(Closing):
     """An HTTP response: status, headers, and the body (read or streaming)."""
 
     __slots__ = (
@@ -288,16 +288,6 @@ class Response:
         if self._stream is not None:
             self._stream.close()
 
-    def __enter__(self) -> Response:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         stream = getattr(self, "_stream", None)

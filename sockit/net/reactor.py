@@ -58,9 +58,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from types import TracebackType
 from typing import Protocol, TypeAlias
 
+from sockit._closing import Closing
 from sockit.errors import LocalProtocolError, NetworkError
 from sockit.limits import TimerLimits
 from sockit.net._backends import (
@@ -201,7 +201,7 @@ def _wrap(exc: OSError) -> NetworkError:
     return NetworkError(exc.errno, exc.strerror or str(exc))
 
 
-class Reactor:
+class Reactor(Closing):
     """Waits for readiness, timers, wake-ups and signals; returns them as events.
 
     ``backend`` names the readiness mechanism (``None``: the measured default).
@@ -551,13 +551,3 @@ class Reactor:
             if self._wake_w != self._wake_r:  # pragma: no cover - pipe fallback
                 os.close(self._wake_w)
 
-    def __enter__(self) -> Reactor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -30,9 +30,9 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Final, Protocol, TypeVar
 
+from sockit._closing import Closing
 from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Phase, Timeout
 from sockit.limits import SocketLimits
 from sockit.net._oserror import (
@@ -174,7 +174,7 @@ def live_sockets() -> int:
     return _live_count
 
 
-class BaseSocket:
+class BaseSocket(Closing):
     """Life cycle, timeouts, stats, limiters and ``SOL_SOCKET`` options.
 
     Not used directly: see :class:`sockit.net.tcp.Socket`,
@@ -251,16 +251,6 @@ class BaseSocket:
         """Whether :meth:`close` (or :meth:`detach`) was called."""
         return self._closed
 
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if not self._closed:

@@ -29,9 +29,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Final, Literal
 
+from sockit._closing import Closing
 from sockit.errors import LocalProtocolError, NetworkError
 from sockit.limits import ServerLimits
 from sockit.net import (
@@ -88,7 +88,7 @@ def _http1_config(http1: HTTP1Config | None, limits: ServerLimits) -> HTTP1Confi
     return dataclasses.replace(config, limits=lim.replace(**changes))
 
 
-class HTTPServer:
+class HTTPServer(Closing):
     """An HTTP/1.1 server on TCP (IPv4 or IPv6) and/or a Unix socket; yields requests.
 
     ``host=None`` listens on no TCP address (``unix_path`` only). ``port=0``
@@ -448,13 +448,3 @@ class HTTPServer:
             listener.paused = True
             listener.sock.close()
 
-    def __enter__(self) -> HTTPServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
