@@ -34,6 +34,7 @@ from sockit.net.tcp import (
     live_sockets,
     splice,
 )
+from tests.support.peers import require_ipv6_loopback
 
 
 class FakeClock:
@@ -47,15 +48,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-
-
-def _ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -87,8 +79,8 @@ def _echo_server(lst: Socket, count: int) -> threading.Thread:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_echo(host: str) -> None:
-    if host == "::1" and not _ipv6_available():
-        pytest.skip("::1 is not available")
+    if host == "::1":
+        require_ipv6_loopback()
     with listen_tcp(host, 0) as lst:
         assert lst.family == (socket.AF_INET6 if ":" in host else socket.AF_INET)
         t = _echo_server(lst, 1)

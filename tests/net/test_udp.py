@@ -22,6 +22,7 @@ from sockit.net.udp import (
     bind_udp,
     connect_udp,
 )
+from tests.support.peers import require_ipv6_loopback
 
 
 class FakeClock:
@@ -33,15 +34,6 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-def _ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -70,8 +62,8 @@ def test_constants() -> None:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_echo_unconnected_and_connected(host: str) -> None:
-    if host == "::1" and not _ipv6_available():
-        pytest.skip("::1 is not available")
+    if host == "::1":
+        require_ipv6_loopback()
     with bind_udp(host, 0, timeout=5) as server:
         addr = server.getsockname()
         with connect_udp(host, addr[1], timeout=5) as client:
@@ -162,8 +154,7 @@ def test_broadcast_ttl_and_multicast_options() -> None:
 
 
 def test_ipv6_hop_options() -> None:
-    if not _ipv6_available():
-        pytest.skip("IPv6 unavailable")
+    require_ipv6_loopback()
     with DatagramSocket(socket.AF_INET6) as s:
         s.ttl = 9
         assert s.raw.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS) == 9
@@ -199,8 +190,7 @@ def test_multicast_ipv4_loopback() -> None:
 
 
 def test_multicast_ipv6_loopback() -> None:
-    if not _ipv6_available():
-        pytest.skip("IPv6 unavailable")
+    require_ipv6_loopback()
     group = "ff02::1:77"
     index = socket.if_nametoindex("lo")
     with DatagramSocket(socket.AF_INET6, timeout=1) as rx:
@@ -263,8 +253,7 @@ def test_send_many_connected(batch_mode: str, pair: tuple[DatagramSocket, Datagr
 
 
 def test_send_many_ipv6(batch_mode: str) -> None:
-    if not _ipv6_available():
-        pytest.skip("IPv6 unavailable")
+    require_ipv6_loopback()
     with bind_udp("::1", 0, timeout=2) as a, bind_udp("::1", 0, timeout=2) as b:
         assert a.send_many([b"six", b"v6"], b.getsockname()) == 2
         got = b.recv_many(4)

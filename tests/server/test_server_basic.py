@@ -19,7 +19,7 @@ from sockit.observe import REGISTRY
 from sockit.server import HTTPServer, Response, ServerRequest, serve
 from tests.server.harness import running
 from tests.server.rawclient import RawClient, wait_until
-from tests.support.peers import free_port, wait_for_port
+from tests.support.peers import free_port, require_ipv6_loopback, wait_for_port
 
 
 def counter(name: str, **labels: str) -> float:
@@ -268,13 +268,7 @@ def test_unix_socket_listener(tmp_path: Path) -> None:
 
 
 def test_ipv6_loopback() -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6")
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("::1 is not available")
+    require_ipv6_loopback()
     with running(host="::1") as srv:
         assert srv.url.startswith("http://[::1]:")
         sock = socket.create_connection(("::1", srv.port), timeout=10)

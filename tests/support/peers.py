@@ -37,6 +37,18 @@ def require_program(name: str) -> str:
     return path
 
 
+def require_ipv6_loopback() -> None:
+    """Skip unless ``::1`` can be bound (fail instead in CI, where it must work)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError as exc:
+        msg = f"IPv6 loopback ::1 is not available: {exc}"
+        if REQUIRE_PEERS:
+            pytest.fail(msg + " and SOCKIT_REQUIRE_PEERS=1")
+        pytest.skip(msg)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A currently free TCP port on ``host`` (loopback only)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
