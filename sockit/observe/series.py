@@ -55,8 +55,8 @@ def _percentile_of_sorted(data: Sequence[float], percent: float) -> float:
     return data[lower] + (data[upper] - data[lower]) * fraction
 
 
-class CounterChild:
-    """One counter series: a monotonically increasing number."""
+class _ValueSeries:
+    """A single locked number: what counter and gauge series have in common."""
 
     __slots__ = ("_lock", "_value")
 
@@ -64,17 +64,9 @@ class CounterChild:
         self._lock = threading.Lock()
         self._value: float = 0
 
-    def inc(self, amount: float = 1) -> None:
-        """Add ``amount`` (finite and >= 0; ``ValueError`` otherwise)."""
-        if not 0 <= amount < math.inf:
-            msg = f"counters only go up by finite non-negative amounts, not {amount!r}"
-            raise ValueError(msg)
-        with self._lock:
-            self._value += amount
-
     @property
     def value(self) -> float:
-        """Return the current total."""
+        """Return the current value."""
         return self._value
 
     def _reset(self) -> None:
@@ -85,14 +77,25 @@ class CounterChild:
         return SampleSnapshot(labels, self._value)
 
 
-class GaugeChild:
+class CounterChild(_ValueSeries):
+    """One counter series: a monotonically increasing number."""
+
+    __slots__ = ()
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount`` (finite and >= 0; ``ValueError`` otherwise)."""
+        if not 0 <= amount < math.inf:
+            msg = f"counters only go up by finite non-negative amounts, not {amount!r}"
+            raise ValueError(msg)
+        with self._lock:
+            self._value += amount
+
+
+
+class GaugeChild(_ValueSeries):
     """One gauge series: a number that can go up and down."""
 
-    __slots__ = ("_lock", "_value")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: float = 0
+    __slots__ = ()
 
     def set(self, value: float) -> None:
         """Set the gauge to ``value``."""
@@ -118,17 +121,6 @@ class GaugeChild:
         finally:
             self.dec()
 
-    @property
-    def value(self) -> float:
-        """Return the current value."""
-        return self._value
-
-    def _reset(self) -> None:
-        with self._lock:
-            self._value = 0
-
-    def _snapshot(self, labels: LabelPairs) -> SampleSnapshot:
-        return SampleSnapshot(labels, self._value)
 
 
 class HistogramTimer:
