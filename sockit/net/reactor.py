@@ -483,8 +483,13 @@ class Reactor(Closing):
     def _internal(self, fd: int, events: list[Event]) -> None:
         """Handle readiness of one of the reactor's own fds (or a stale fd)."""
         if fd == self._wake_r:
-            self._wake_pending = False  # before draining: a later wakeup() writes again
+            # Drain, then clear. Cleared first, a wakeup() landing in between would
+            # write, have its write drained, and leave the flag set with nothing to
+            # read: every later wakeup() would be silenced. This way a wakeup()
+            # before the clear is covered by the caller checking its work after
+            # wait() returns, and one after it writes again.
             drain_fd(fd)
+            self._wake_pending = False
         elif fd == self._signals.read_fd:
             events.extend(self._signals.read())
         # anything else: an fd unregistered after the backend reported it

@@ -518,3 +518,43 @@ def test_raising_signal_handler_ends_a_blocked_wait(reactor: Reactor) -> None:
         sender.join()
         signal.signal(signal.SIGUSR2, old)
     assert time.monotonic() - start < 10
+
+
+def _wake_fd_readable(reactor: Reactor) -> bool:
+    import select
+
+    return bool(select.select([reactor._wake_r], [], [], 0)[0])
+
+
+@pytest.mark.parametrize("racing", ["before_drain", "after_drain"])
+def test_wakeup_racing_the_drain_is_never_lost(
+    reactor: Reactor, monkeypatch: pytest.MonkeyPatch, racing: str
+) -> None:
+    """A wakeup() from another thread can land while wait() handles the previous one.
+
+    Whichever side of the drain it lands on, the next wakeup() must still make
+    the wake-up descriptor readable: a swallowed write with the pending flag
+    left set would silence every later wakeup() (stop() and call_soon() of a
+    server loop blocked forever).
+    """
+    import sockit.net.reactor as reactor_module
+
+    real_drain = reactor_module.drain_fd
+
+    def drain_with_a_racing_wakeup(fd: int) -> None:
+        if racing == "before_drain":
+            reactor.wakeup()
+            real_drain(fd)
+        else:
+            real_drain(fd)
+            reactor.wakeup()
+
+    reactor.wakeup()
+    monkeypatch.setattr(reactor_module, "drain_fd", drain_with_a_racing_wakeup)
+    assert reactor.wait(0) == []  # handles the first wake-up; the racing one lands
+    monkeypatch.setattr(reactor_module, "drain_fd", real_drain)
+    reactor.wait(0)  # consume whatever the race left behind
+    reactor.wakeup()
+    assert _wake_fd_readable(reactor), "wakeup() was swallowed: the loop would sleep on"
+    assert reactor.wait(0) == []
+    assert not _wake_fd_readable(reactor)
