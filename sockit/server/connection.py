@@ -52,7 +52,6 @@ from sockit.proto.http1 import (
 )
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
 from sockit.server.response import (
-    account_body,
     discard_body,
     error_fields,
     header_pairs,
@@ -430,7 +429,8 @@ class HTTPConnection:
     def _send_file(self, file: IO[bytes], offset: int, size: int) -> None:
         """Queue the file for ``sendfile`` after the head; the machine counts it unseen."""
         self.channel.collect()  # the head, before the body is accounted for
-        account_body(self.machine, size)
+        self.machine.account_body(size)
+        self.machine.send(_END)  # a Content-Length end: no bytes, just the state
         self.channel.send_file(file, offset, size, close=True)
 
     def _pull(self, budget: int) -> int:

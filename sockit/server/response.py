@@ -13,16 +13,13 @@ from typing import Final
 from sockit.errors import LocalProtocolError
 from sockit.observe import get_logger
 from sockit.proto.http import Headers, HeadersInput, reason_phrase
-from sockit.proto.http1 import Connection, Data, EndOfMessage
+from sockit.proto.http1 import EndOfMessage
 
-__all__ = ["account_body", "discard_body", "error_fields", "header_pairs", "reason_bytes"]
+__all__ = ["discard_body", "error_fields", "header_pairs", "reason_bytes"]
 
 log = get_logger("server")
 
 _REASONS: dict[int, bytes] = {}
-#: Zero-filled pads, one per power of two, made on first use (see :func:`account_body`).
-_PADS: dict[int, bytes] = {}
-_PAD_MAX_BIT: Final = 20
 _END: Final = EndOfMessage()
 
 
@@ -67,30 +64,6 @@ def header_pairs(headers: HeadersInput | None) -> list[tuple[bytes, bytes]]:
         ]
     except (AttributeError, UnicodeEncodeError, TypeError, ValueError):
         return [(_as_field(name), _as_field(value)) for name, value in items]
-
-
-def account_body(machine: Connection, size: int) -> None:
-    """Let ``machine`` count ``size`` body bytes that travel around it (``sendfile``).
-
-    The HTTP/1.1 machine frames and counts every body byte it sends and has
-    no call for bytes sent beside it. So it is handed zero-filled pads of the
-    right total, whose output is dropped, and then the end of the message:
-    its Content-Length bookkeeping reaches zero (a wrong count still fails
-    there). Pads are shared, one per power of two up to 1 MiB, so a file
-    under 2 MiB takes at most 21 calls and nothing is copied. The caller
-    must have taken the head (``data_to_send``) first.
-    """
-    remaining = size
-    while remaining:
-        bit = min(remaining.bit_length() - 1, _PAD_MAX_BIT)
-        pad = _PADS.get(bit)
-        if pad is None:
-            pad = _PADS[bit] = bytes(1 << bit)
-        machine.send(Data(pad))
-        machine.data_to_send()  # the pad's bytes: dropped, the file goes instead
-        remaining -= len(pad)
-    machine.send(_END)
-    machine.data_to_send()
 
 
 def discard_body(body: object) -> None:

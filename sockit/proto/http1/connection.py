@@ -81,6 +81,7 @@ from sockit.proto.http1.writer import (
     BodyWriter,
     as_bytes,
     as_headers,
+    count_external,
     plan_informational,
     plan_request,
     plan_response,
@@ -529,6 +530,21 @@ class Connection:
         """Queue ``event`` for the peer; LocalProtocolError (and our ERROR) if illegal."""
         try:
             self._send(event)
+        except LocalProtocolError:
+            self._states.process_error(self._role)
+            raise
+
+    def account_body(self, nbytes: int) -> None:
+        """Count ``nbytes`` of a Content-Length body the caller sent itself (``sendfile``).
+
+        Take the head with :meth:`data_to_send` first; the bytes count toward the
+        declared length as ``send(Data(...))`` would, and nothing is queued.
+        """
+        writer = self._writer
+        try:
+            if self.state is not _SEND_BODY or writer is None:
+                raise LocalProtocolError(f"no body is being sent in state {self.state.name}")
+            count_external(writer, nbytes)
         except LocalProtocolError:
             self._states.process_error(self._role)
             raise

@@ -207,6 +207,25 @@ class DiscardWriter:
         """Nothing to write."""
 
 
+def count_external(writer: BodyWriter, nbytes: int) -> None:
+    """Count ``nbytes`` of body the caller sent itself, around the machine.
+
+    Only a Content-Length body can carry bytes the machine never framed (a
+    chunked body would need chunk lines around them); a HEAD response's
+    discarded body accepts and ignores them. Nothing is queued.
+    """
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise LocalProtocolError(f"a byte count must be an int >= 0, not {nbytes!r}")
+    if type(writer) is ContentLengthWriter:
+        if nbytes > writer.remaining:
+            raise LocalProtocolError(
+                f"{nbytes} bytes is more than the {writer.remaining} Content-Length allows"
+            )
+        writer.remaining -= nbytes
+    elif type(writer) is not DiscardWriter:
+        raise LocalProtocolError("only a Content-Length body can be sent around the machine")
+
+
 # -- heads ------------------------------------------------------------------------
 
 

@@ -617,3 +617,62 @@ def test_parsed_events_are_ordinary_frozen_events() -> None:
     assert "HOST" in headers and len(headers) == 3
     assert headers.raw_items()[1] == (b"X-A", b"1")
     assert headers.copy() == headers
+
+
+# -- bodies sent around the machine (sendfile) ------------------------------------
+
+
+def _server_sending(status_headers: list[tuple[str, str]], request: bytes = GET) -> Connection:
+    conn = Connection(Role.SERVER)
+    conn.receive_data(request)
+    conn.send(Response(200, Headers(status_headers), reason=b"OK"))
+    conn.data_to_send()  # the head goes out before the file
+    return conn
+
+
+def test_account_body_counts_toward_content_length_without_output() -> None:
+    conn = _server_sending([("Content-Length", "10")])
+    conn.account_body(6)
+    conn.send(Data(b"abcd"))
+    assert conn.data_to_send() == b"abcd"  # the 6 accounted bytes were never queued
+    conn.send(EndOfMessage())
+    assert conn.our_state is ConnectionState.DONE
+
+
+def test_account_body_refuses_more_than_declared() -> None:
+    conn = _server_sending([("Content-Length", "5")])
+    with pytest.raises(LocalProtocolError, match="more than the 5"):
+        conn.account_body(6)
+    assert conn.our_state is ConnectionState.ERROR
+
+
+def test_account_body_short_count_fails_at_the_end() -> None:
+    conn = _server_sending([("Content-Length", "5")])
+    conn.account_body(4)
+    with pytest.raises(LocalProtocolError, match="1 bytes short"):
+        conn.send(EndOfMessage())
+
+
+def test_account_body_needs_a_content_length_body() -> None:
+    conn = _server_sending([])  # no length: the body goes out chunked
+    with pytest.raises(LocalProtocolError, match="only a Content-Length body"):
+        conn.account_body(3)
+
+
+def test_account_body_outside_a_body_or_with_a_bad_count() -> None:
+    conn = Connection(Role.SERVER)
+    conn.receive_data(GET)
+    with pytest.raises(LocalProtocolError, match="no body is being sent"):
+        conn.account_body(1)
+    conn = _server_sending([("Content-Length", "5")])
+    with pytest.raises(LocalProtocolError, match="int >= 0"):
+        conn.account_body(-1)
+
+
+def test_account_body_for_a_head_response_is_ignored() -> None:
+    head = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"
+    conn = _server_sending([("Content-Length", "100")], request=head)
+    conn.account_body(100)
+    conn.send(EndOfMessage())
+    assert conn.data_to_send() == b""
+    assert conn.our_state is ConnectionState.DONE
