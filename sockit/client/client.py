@@ -28,7 +28,6 @@ else is retried.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 import re
@@ -168,12 +167,7 @@ class HTTPClient(Closing):
         self._base: list[tuple[bytes, bytes]] = base.raw_items()
         self._base_names = frozenset(name.lower() for name, _ in self._base)
         self._urls: dict[str | URL, _Target] = {}
-        # A client sends one request at a time, so any byte that arrives after
-        # a complete response and before the next request is junk (a body on
-        # a HEAD answer, a stray duplicate); parsed later, it would pass for
-        # the next response. Holding at most one such byte makes the machine
-        # refuse the rest, and a refused connection is never reused.
-        config = dataclasses.replace(self._http1, max_incomplete_event_size=1)
+        config = self._http1
         self._pool = ConnectionPool(
             self._limits, lambda origin, dl: open_connection(origin, dl, config)
         )

@@ -222,9 +222,20 @@ class HTTPConnection:
             return False
 
     def finish_exchange(self) -> bool:
-        """After a complete response: reset for the next one; ``False`` if it cannot."""
+        """After a complete response: reset for the next one; ``False`` if it cannot.
+
+        A client sends one request at a time, so bytes that arrived after a
+        complete response (a body on a HEAD answer, a stray duplicate) are junk;
+        parsed later they would pass for the next response, so such a
+        connection is not reused.
+        """
         h1 = self._h1
-        if h1.our_state is _DONE and h1.their_state is _DONE and self._pos >= len(self._events):
+        if (
+            h1.our_state is _DONE
+            and h1.their_state is _DONE
+            and self._pos >= len(self._events)
+            and not h1.buffered_input
+        ):
             h1.start_next_cycle()
             self.exchanges += 1
             return True

@@ -210,6 +210,11 @@ class Connection:
             return self._in.unconsumed()
         return b""
 
+    @property
+    def buffered_input(self) -> int:
+        """Received bytes not yet turned into events (pipelined input, junk, a partial head)."""
+        return len(self._in)
+
     def next_deadline(self) -> float | None:
         """HTTP/1.1 keeps no timers: drivers own timeouts. Always ``None``."""
         return None

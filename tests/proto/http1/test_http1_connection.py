@@ -676,3 +676,16 @@ def test_account_body_for_a_head_response_is_ignored() -> None:
     conn.send(EndOfMessage())
     assert conn.data_to_send() == b""
     assert conn.our_state is ConnectionState.DONE
+
+
+def test_buffered_input_counts_bytes_not_yet_turned_into_events() -> None:
+    conn = Connection(Role.CLIENT)
+    conn.send(Request(b"GET", b"/", Headers([("Host", "a")])))
+    conn.send(EndOfMessage())
+    assert conn.buffered_input == 0
+    events = conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK")
+    assert types(events) == [Response, Data, EndOfMessage]
+    assert conn.buffered_input == 4  # bytes after a complete response: held, not parsed
+    conn = Connection(Role.SERVER)
+    conn.receive_data(b"GET / HTTP/1.1\r\nHo")
+    assert conn.buffered_input == len(b"GET / HTTP/1.1\r\nHo")
