@@ -380,6 +380,21 @@ class HTTPConnection:
         body: ResponseBody,
         reason: str | None,
     ) -> None:
+        if type(body) is bytes:  # the usual answer: one step on the machine
+            phrase = reason_bytes(status) if reason is None else reason.encode("latin-1")
+            server = self.server
+            self.machine.send_response(
+                status,
+                header_pairs(headers),
+                body,
+                reason=phrase,
+                close=self.close_after or server.closing,
+                date=server.date_header(),
+            )
+            server.metrics.response(status)
+            self.phase = RESPONDING
+            self._response_done = True
+            return
         kind, value = body_kind(body)
         pairs = header_pairs(headers)
         names = {name.lower() for name, _ in pairs} if pairs else set()
@@ -498,7 +513,8 @@ class HTTPConnection:
             self.phase = IDLE
             channel.reading = True
             channel.set_deadline("idle", server.now + server.limits.keepalive_idle_timeout)
-            self._feed(channel.receive_buffered)  # a pipelined request, if one is held
+            if machine.buffered_input:
+                self._feed(channel.receive_buffered)  # a pipelined request is held
             return
         self._response_done = False
         self.phase = CLOSING

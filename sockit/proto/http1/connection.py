@@ -77,6 +77,7 @@ from sockit.proto.http1.events import (
 )
 from sockit.proto.http1.parser import HOST_RE, HTTP1Config, parser_for
 from sockit.proto.http1.state import ConnectionState, ConnectionStates, Kind, proposals
+from sockit.proto.http1.whole import plan_whole_response
 from sockit.proto.http1.writer import (
     BodyWriter,
     as_bytes,
@@ -553,6 +554,51 @@ class Connection:
         except LocalProtocolError:
             self._states.process_error(self._role)
             raise
+
+    def send_response(
+        self,
+        status: int,
+        fields: list[tuple[bytes, bytes]] | None = None,
+        body: bytes = b"",
+        *,
+        reason: bytes = b"",
+        close: bool = False,
+        date: bytes | None = None,
+    ) -> None:
+        """Server: send a whole final response at once (head, body, end).
+
+        The same bytes and state changes as sending ``Response``, ``Data`` and
+        ``EndOfMessage`` with a Content-Length body, in one step (the server's
+        fast path); the rules are in :func:`~sockit.proto.http1.whole.plan_whole_response`.
+        ``close`` makes this the connection's last answer; ``date`` is sent as
+        ``Date`` unless ``fields`` has one. LocalProtocolError (and our ERROR)
+        if the response is refused or it is not our turn to answer.
+        """
+        states = self._states
+        try:
+            if self._role is not SERVER or states.server is not _SEND_RESPONSE:
+                raise LocalProtocolError(f"cannot send a response in state {self.state.name}")
+            wire, keep = plan_whole_response(
+                status,
+                fields or [],
+                body,
+                reason,
+                method=self._request_method,
+                peer_version=self._cycle_version,
+                keep_alive=states.keep_alive,
+                close=close,
+                date=date,
+            )
+            states.process_event(SERVER, _RESPONSE)
+            if not keep:
+                states.disable_keep_alive()
+            states.process_event(SERVER, _END)
+        except LocalProtocolError:
+            states.process_error(SERVER)
+            raise
+        self._expect_continue = False
+        self._writer = None
+        self._out.append(wire)
 
     def _send(self, event: Event) -> None:
         kind = type(event)
