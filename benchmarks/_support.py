@@ -83,8 +83,13 @@ def running(
         stop(proc)
 
 
-def nginx_config(tmp: Path, port: int, *, http: str = "", server: str = "") -> str:
-    """A foreground nginx config with every path under ``tmp``, on 127.0.0.1:port."""
+def nginx_config(
+    tmp: Path, port: int, *, http: str = "", server: str = "", listen: str = ""
+) -> str:
+    """A foreground nginx config with every path under ``tmp``, on 127.0.0.1:port.
+
+    ``listen`` adds parameters to the listen directive (``"http2"`` for h2c).
+    """
     user = "user root;\n" if os.geteuid() == 0 else ""
     return f"""{user}daemon off;
 worker_processes 1;
@@ -101,7 +106,7 @@ http {{
     default_type application/octet-stream;
     {http}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} {listen};
         {server}
     }}
 }}

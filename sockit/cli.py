@@ -120,6 +120,10 @@ def _get_configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="show the exchange on stderr")
     parser.add_argument("--fail", action="store_true", help="exit 22 on HTTP status >= 400")
     parser.add_argument("--timeout", type=float, default=None, help="whole-request timeout (s)")
+    parser.add_argument(
+        "--http2-prior-knowledge", action="store_true",
+        help="speak HTTP/2 from the first byte (cleartext, no Upgrade)",
+    )
 
 
 #: curl's exit codes, so scripts can treat ``sockit get`` like ``curl``
@@ -155,7 +159,7 @@ def _get_run(args: argparse.Namespace) -> int:
     method = args.method or ("POST" if body is not None else "GET")
     err = sys.stderr
     try:
-        with HTTPClient() as client, client.request(
+        with HTTPClient(http2_prior_knowledge=args.http2_prior_knowledge) as client, client.request(
             method, args.url, headers=headers, body=body, timeout=args.timeout, stream=True
         ) as response:
             head = f"{response.http_version} {response.status_code} {response.reason}"
@@ -199,7 +203,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "serve": Command(
         "serve",
-        "serve static files from DIRECTORY plus /hello and /healthz over HTTP/1.1",
+        "serve static files from DIRECTORY plus /hello and /healthz (HTTP/1.1 and h2c)",
         _serve_configure,
         _serve_run,
     ),

@@ -21,6 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXPECTED: dict[str, list[str]] = {
     "echo_server.py": ["echo ok: 20 clients, 1000 echoes"],
     "fetch.py": ["fetch ok: 200, 13 bytes"],
+    "h2_client.py": ["h2 ok: 40 responses over 1 connection(s), HTTP/2"],
     "hello_server.py": ["hello server ok: 3 requests"],
     "http1_sansio.py": [
         "200 GET /hello got 0 body bytes",

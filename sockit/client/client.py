@@ -31,15 +31,17 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import threading
 import time
 from typing import Final
 
 from sockit._closing import Closing
 from sockit._version import __version__
 from sockit.client.body import BodyInput, RequestBody, prepare_body
-from sockit.client.connection import HTTPConnection, open_connection
+from sockit.client.connection import HTTPConnection, connect_origin, open_connection
+from sockit.client.h2conn import H2ClientConnection, H2Stream
 from sockit.client.pool import ConnectionPool, PoolStats
-from sockit.client.response import BodyStream, Response
+from sockit.client.response import BodySource, BodyStream, Response, SourceKeeper
 from sockit.client.timeouts import Deadlines, TimeoutSpec, resolve_timeouts
 from sockit.errors import (
     ConnectionClosed,
@@ -56,6 +58,7 @@ from sockit.proto.http.url import Origin
 from sockit.proto.http1 import HTTP1Config, InformationalResponse, Request
 from sockit.proto.http1 import Response as H1Response
 from sockit.proto.http1.coding import decoder_for, parse_content_encoding, supported_codings
+from sockit.proto.http2 import H2Config
 
 __all__ = ["HTTPClient"]
 
@@ -63,7 +66,7 @@ _log = get_logger("client")
 _monotonic: Final = time.monotonic
 _SCHEMES: Final = frozenset({"http", "http+unix"})
 _URL_CACHE_SIZE: Final = 512
-_VERSIONS: Final = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+_VERSIONS: Final = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0", b"2": "HTTP/2"}
 _FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 _DECODABLE: Final = frozenset(supported_codings())
 _AUTHORITY_END: Final = re.compile(r"[/?#]")
@@ -138,6 +141,10 @@ class HTTPClient(Closing):
     ``user_agent`` is the User-Agent (``None`` sends none);
     ``decode_content`` undoes gzip/deflate/br Content-Encoding and sends
     Accept-Encoding accordingly (``False``: bodies are handed out as sent).
+    ``http2_prior_knowledge`` speaks HTTP/2 to ``http://`` origins from the
+    first byte (no Upgrade round trip): one connection per origin carries
+    the requests of every thread as concurrent streams; ``http2`` configures
+    that connection.
     """
 
     def __init__(
@@ -148,6 +155,8 @@ class HTTPClient(Closing):
         headers: HeadersInput | None = None,
         user_agent: str | None = f"sockit/{__version__}",
         decode_content: bool = True,
+        http2_prior_knowledge: bool = False,
+        http2: H2Config | None = None,
     ) -> None:
         self._limits = ClientLimits() if limits is None else limits
         if not isinstance(self._limits, ClientLimits):
@@ -167,6 +176,10 @@ class HTTPClient(Closing):
         self._base: list[tuple[bytes, bytes]] = base.raw_items()
         self._base_names = frozenset(name.lower() for name, _ in self._base)
         self._urls: dict[str | URL, _Target] = {}
+        self._h2_config = http2
+        self._h2_enabled = bool(http2_prior_knowledge)
+        self._h2_conns: dict[Origin, H2ClientConnection] = {}
+        self._h2_lock = threading.Lock()
         config = self._http1
         self._pool = ConnectionPool(
             self._limits, lambda origin, dl: open_connection(origin, dl, config)
@@ -177,6 +190,11 @@ class HTTPClient(Closing):
     def close(self) -> None:
         """Close idle connections and refuse new requests (in-flight ones finish)."""
         self._pool.close()
+        with self._h2_lock:
+            conns = list(self._h2_conns.values())
+            self._h2_conns.clear()
+        for h2 in conns:
+            h2.close()
 
     @property
     def closed(self) -> bool:
@@ -192,6 +210,12 @@ class HTTPClient(Closing):
     def pool_stats(self) -> PoolStats:
         """Live and idle connection counts (diagnostics)."""
         return self._pool.stats()
+
+    @property
+    def http2_connections(self) -> int:
+        """Live HTTP/2 connections (one per origin at most; diagnostics)."""
+        with self._h2_lock:
+            return sum(1 for conn in self._h2_conns.values() if conn.usable)
 
     # -- requests ----------------------------------------------------------------
 
@@ -228,6 +252,10 @@ class HTTPClient(Closing):
         prepared = prepare_body(body, method)
         decode = self._decode if decode_content is None else decode_content
         event = Request(method_b, request_target, self._headers(host, headers, prepared, decode))
+        if self._h2_enabled:
+            h2s, head = self._h2_exchange(origin, "http", event, prepared, dl)
+            _REQUESTS.inc()
+            return self._response(h2s, h2s, head, parsed, method, dl, start, stream, decode)
         fresh = False
         while True:
             conn, reused = self._pool.acquire(origin, dl, fresh=fresh)
@@ -257,7 +285,7 @@ class HTTPClient(Closing):
                 raise
             break
         _REQUESTS.inc()
-        return self._response(conn, head, parsed, method, dl, start, stream, decode)
+        return self._response(conn, self._pool, head, parsed, method, dl, start, stream, decode)
 
     def _headers(
         self,
@@ -304,8 +332,60 @@ class HTTPClient(Closing):
                 raise exc from None
         return self._read_head(conn, dl)
 
+    def _h2_exchange(
+        self,
+        origin: Origin,
+        scheme: str,
+        event: Request,
+        body: RequestBody | None,
+        dl: Deadlines,
+    ) -> tuple[H2Stream, H1Response]:
+        """Send ``event`` as a stream on the origin's HTTP/2 connection; read its head.
+
+        A stream the server refused before processing it (GOAWAY, REFUSED_STREAM,
+        a connection that closed under it) is sent once more on a new
+        connection when its body can be sent again.
+        """
+        for attempt in (1, 2):
+            h2 = self._h2_connection(origin, dl)
+            chunks = None if body is None else body.chunks()
+            try:
+                stream = h2.open_stream(event, scheme, chunks, dl)
+                return stream, self._read_head(stream, dl)
+            except ConnectionClosed:
+                self._h2_forget(h2)
+                if attempt == 2 or not (body is None or body.replayable):
+                    raise
+                _RETRIES.inc()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _h2_connection(self, origin: Origin, dl: Deadlines) -> H2ClientConnection:
+        with self._h2_lock:
+            if self._pool.closed:
+                raise LocalProtocolError("the client is closed")
+            conn = self._h2_conns.get(origin)
+            if conn is not None and conn.usable:
+                return conn
+        sock = connect_origin(origin, dl)  # outside the lock: connecting takes time
+        fresh = H2ClientConnection(sock, origin, self._h2_config)
+        with self._h2_lock:
+            current = self._h2_conns.get(origin)
+            if current is not None and current.usable:
+                fresh.close_when_idle()  # another thread won the race
+                return current
+            self._h2_conns[origin] = fresh
+        if current is not None:
+            current.close_when_idle()  # retired: its streams finish, then it closes
+        return fresh
+
+    def _h2_forget(self, conn: H2ClientConnection) -> None:
+        with self._h2_lock:
+            if self._h2_conns.get(conn.origin) is conn:
+                del self._h2_conns[conn.origin]
+        conn.close_when_idle()
+
     @staticmethod
-    def _read_head(conn: HTTPConnection, dl: Deadlines) -> H1Response:
+    def _read_head(conn: BodySource, dl: Deadlines) -> H1Response:
         while True:
             event = conn.next_event(dl, Phase.READ, dl.read)
             if type(event) is H1Response:
@@ -316,7 +396,8 @@ class HTTPClient(Closing):
 
     def _response(  # noqa: PLR0917 - private, one call site
         self,
-        conn: HTTPConnection,
+        conn: BodySource,
+        keeper: SourceKeeper,
         head: H1Response,
         url: URL,
         method: str,
@@ -333,7 +414,7 @@ class HTTPClient(Closing):
                 names = [c for c in parse_content_encoding(codings) if c != "identity"]
                 if names and _DECODABLE.issuperset(names):
                     decoder = decoder_for(names, self._http1.limits)
-        body = BodyStream(conn, self._pool, dl, decoder)
+        body = BodyStream(conn, keeper, dl, decoder)
         response = Response(
             head.status_code,
             head.reason.decode("latin-1"),

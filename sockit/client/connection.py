@@ -49,7 +49,7 @@ from sockit.proto.http1 import (
     Request,
 )
 
-__all__ = ["HTTPConnection", "open_connection"]
+__all__ = ["HTTPConnection", "connect_origin", "open_connection"]
 
 _POLLIN: Final = select.POLLIN | select.POLLPRI
 _POLLOUT: Final = select.POLLOUT
@@ -126,7 +126,12 @@ def _nearest(*bounds: tuple[float | None, Phase]) -> tuple[float | None, Phase]:
 
 
 def open_connection(origin: Origin, dl: Deadlines, config: HTTP1Config) -> HTTPConnection:
-    """A new connection to ``origin`` (``http`` over TCP, or ``http+unix``).
+    """A new HTTP/1.1 connection to ``origin`` (see :func:`connect_origin`)."""
+    return HTTPConnection(connect_origin(origin, dl), origin, config)
+
+
+def connect_origin(origin: Origin, dl: Deadlines) -> Socket:
+    """A connected socket to ``origin`` (``http`` over TCP, or ``http+unix``).
 
     The connect budget covers name resolution and every address tried.
     Failures: :class:`ConnectError` (refused, unreachable, unresolvable),
@@ -173,7 +178,7 @@ def open_connection(origin: Origin, dl: Deadlines, config: HTTP1Config) -> HTTPC
         raise ConnectError(
             exc.errno or errno.ECONNREFUSED, f"cannot connect to {origin}: {reason}"
         ) from exc
-    return HTTPConnection(sock, origin, config)
+    return sock
 
 
 class HTTPConnection:

@@ -14,10 +14,9 @@ import codecs
 import datetime
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final, Protocol
 
 from sockit._closing import Closing
-from sockit.client.connection import HTTPConnection
 from sockit.client.timeouts import Deadlines
 from sockit.errors import (
     LimitExceeded,
@@ -26,19 +25,47 @@ from sockit.errors import (
     RemoteProtocolError,
     SockitError,
 )
+from sockit.proto.events import Event
 from sockit.proto.http import Headers, MediaType
 from sockit.proto.http.status import reason_phrase
 from sockit.proto.http.url import URL
 from sockit.proto.http1 import Data, EndOfMessage
 from sockit.proto.http1.coding import MultiDecoder
 
-if TYPE_CHECKING:
-    from sockit.client.pool import ConnectionPool
-
 __all__ = ["BodyStream", "ContentDecodeError", "HTTPStatusError", "Response"]
 
 _DATA: Final = Data
 _END: Final = EndOfMessage
+
+
+class BodySource(Protocol):
+    """Where a body's events come from: an HTTP/1.1 connection or an HTTP/2 stream."""
+
+    def next_event(self, dl: Deadlines, phase: Phase, timeout: float | None) -> Event:
+        """The next response event."""
+        ...
+
+    def finish_exchange(self) -> bool:
+        """After the end of the body: whether the source can be reused."""
+        ...
+
+
+class SourceKeeper(Protocol):
+    """Who takes a source back when the body is done: the pool, or the HTTP/2 stream."""
+
+    # the parameter is Any: each keeper takes back only its own kind of source
+
+    def release(self, conn: Any) -> None:
+        """The body was read to its end: reuse (or retire) the source."""
+        ...
+
+    def discard(self, conn: Any) -> None:
+        """The body was abandoned: close the source."""
+        ...
+
+    def discard_later(self, conn: Any) -> None:
+        """From a finalizer: close the source without taking locks."""
+        ...
 
 
 class HTTPStatusError(SockitError):
@@ -71,12 +98,12 @@ class BodyStream:
 
     def __init__(
         self,
-        conn: HTTPConnection,
-        pool: ConnectionPool,
+        conn: BodySource,
+        pool: SourceKeeper,
         dl: Deadlines,
         decoder: MultiDecoder | None,
     ) -> None:
-        self._conn: HTTPConnection | None = conn
+        self._conn: BodySource | None = conn
         self._pool = pool
         self._dl = dl
         self._timeout = dl.read

@@ -73,6 +73,7 @@ from sockit.proto.events import Event
 __all__ = ["Channel", "ChannelState"]
 
 ConnT = TypeVar("ConnT", bound=SansIOConnection)
+OtherT = TypeVar("OtherT", bound=SansIOConnection)
 
 KiB: Final = 1024
 _NO_EVENTS: Final[list[Event]] = []
@@ -361,6 +362,38 @@ class Channel(Generic[ConnT]):
         if self._feed_view:
             return self.conn.receive_data(self._view[:n])
         return self.conn.receive_data(bytes(self._view[:n]))
+
+    def receive_raw(self) -> bytes | None:
+        """Read once (never blocks) and return the bytes *without* feeding the machine.
+
+        ``b""`` means EOF (also recorded), ``None`` that nothing was there.
+        For owners that look at the first bytes before choosing a protocol
+        (an HTTP/2 preface), then feed the chosen machine themselves.
+        """
+        if self._state is not _OPEN:
+            return None
+        n = self.sock.try_recv_into(self._buf)
+        if n is None:
+            return None
+        if n == 0:
+            self._eof = True
+            return b""
+        return bytes(self._view[:n])
+
+    def switch(self, conn: OtherT) -> Channel[OtherT]:
+        """Drive ``conn`` from now on (a protocol switch); returns this channel, retyped.
+
+        The socket, the queued output, the deadlines and the registration
+        carry over. Bytes the old machine held for the new protocol are the
+        caller's to hand over (its ``trailing_data``).
+        """
+        if self._state is not _OPEN:
+            raise LocalProtocolError(f"cannot switch protocols on a {self._state.value} channel")
+        self.collect()  # the old machine's last words go first
+        switched: Channel[OtherT] = self  # type: ignore[assignment]
+        switched.conn = conn
+        switched._rearm = True
+        return switched
 
     def receive_buffered(self) -> Sequence[Event]:
         """Events the machine can make from input it already holds (``receive_data(b"")``)."""

@@ -26,6 +26,7 @@ from typing import TypeAlias
 from sockit.limits import ServerLimits
 from sockit.observe import get_logger
 from sockit.proto.http1 import HTTP1Config
+from sockit.proto.http2 import H2Config
 from sockit.server.core import HTTPServer
 from sockit.server.request import Response, ServerRequest
 from sockit.server.static import StaticFiles
@@ -94,6 +95,7 @@ def serve(
     unix_path: str | None = None,
     limits: ServerLimits | None = None,
     http1: HTTP1Config | None = None,
+    http2: H2Config | bool = True,
     workers: int = 0,
     grace: float = 5.0,
     handle_signals: bool | None = None,
@@ -106,7 +108,9 @@ def serve(
     (to learn the port, or keep the server to :meth:`~HTTPServer.stop` it
     from another thread).
     """
-    server = HTTPServer(host, port, unix_path=unix_path, limits=limits, http1=http1)
+    server = HTTPServer(
+        host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2
+    )
     try:
         if handle_signals is None:
             handle_signals = threading.current_thread() is threading.main_thread()

@@ -34,7 +34,12 @@ import enum
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Final
 
-from sockit.errors import LimitExceeded, LocalProtocolError, NetworkError, RemoteProtocolError
+from sockit.errors import (
+    LimitExceeded,
+    LocalProtocolError,
+    NetworkError,
+    RemoteProtocolError,
+)
 from sockit.net import Socket
 from sockit.net.channel import Channel
 from sockit.observe import get_logger
@@ -50,6 +55,8 @@ from sockit.proto.http1 import (
     Request,
     Response,
 )
+from sockit.server.h2 import H2Session
+from sockit.server.h2switch import sniff, try_h2c_upgrade
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
 from sockit.server.response import (
     discard_body,
@@ -74,6 +81,8 @@ class ConnPhase(enum.Enum):
     RESPONDING = "responding"
     IDLE = "idle"
     CLOSING = "closing"
+    #: Switched to HTTP/2: the connection's :class:`~sockit.server.h2.H2Session` runs it.
+    HTTP2 = "http2"
 
 
 READING = ConnPhase.READING
@@ -81,6 +90,7 @@ WAITING = ConnPhase.WAITING
 RESPONDING = ConnPhase.RESPONDING
 IDLE = ConnPhase.IDLE
 CLOSING = ConnPhase.CLOSING
+HTTP2 = ConnPhase.HTTP2
 
 _ERROR = ConnectionState.ERROR
 _DONE = ConnectionState.DONE
@@ -103,6 +113,8 @@ class HTTPConnection:
         "_request",
         "_response_done",
         "_served",
+        "_sniffed",
+        "_sniffing",
         "_stream",
         "channel",
         "client",
@@ -110,6 +122,7 @@ class HTTPConnection:
         "close_after",
         "closed",
         "counted",
+        "h2",
         "machine",
         "peer_closed",
         "phase",
@@ -152,6 +165,10 @@ class HTTPConnection:
         self._current: ServerRequest | None = None
         self._stream: Iterator[bytes] | None = None
         self._response_done = False
+        #: The HTTP/2 session once the connection switched (prior knowledge or h2c).
+        self.h2: H2Session | None = None
+        self._sniffing = server.http2 is not None  # the first bytes may be the HTTP/2 preface
+        self._sniffed = b""
         now = server.now
         self.channel.set_deadline("read", now + limits.request_read_timeout)
         self.channel.set_deadline("lifetime", now + limits.connection_lifetime)
@@ -175,6 +192,9 @@ class HTTPConnection:
         """The socket is ready."""
         if self.closed:
             return
+        if self.h2 is not None:
+            self.h2.on_io(readable, writable)
+            return
         try:
             if writable:
                 self._progress()
@@ -189,6 +209,9 @@ class HTTPConnection:
     def on_timer(self) -> None:
         """The channel's timer fired: act on what is due."""
         if self.closed:
+            return
+        if self.h2 is not None:
+            self.h2.on_timer()
             return
         try:
             events, due = self.channel.expire(self.server.now)
@@ -237,6 +260,9 @@ class HTTPConnection:
         self._dirty = False
         if self.closed:
             return
+        if self.h2 is not None:
+            self.h2.advance()
+            return
         try:
             self._progress()
         except Exception as exc:
@@ -269,6 +295,9 @@ class HTTPConnection:
     # -- reading --------------------------------------------------------------------
 
     def _on_readable(self) -> None:
+        if self._sniffing:
+            sniff(self)
+            return
         channel = self.channel
         phase = self.phase
         if phase is CLOSING:
@@ -338,6 +367,10 @@ class HTTPConnection:
         self._body = []
         self._request = None
         server = self.server
+        if server.http2 is not None and request.headers.lookup_raw(b"upgrade") is not None:
+            self._bytes_seen = False
+            if try_h2c_upgrade(self, request, body):
+                return
         req = ServerRequest(self, request, body, end, self.client)
         self._current = req
         self._served += 1
@@ -573,6 +606,8 @@ class HTTPConnection:
         """Close now (``reset``: with a RST) and let the server forget this connection."""
         if self.closed:
             return
+        if self.h2 is not None:
+            self.h2.release()
         self.closed = True
         self._current = None
         stream = self._stream

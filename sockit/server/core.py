@@ -47,6 +47,7 @@ from sockit.net import (
 from sockit.observe import get_logger
 from sockit.proto.http import format_http_date
 from sockit.proto.http1 import HTTP1Config
+from sockit.proto.http2 import H2Config
 from sockit.server.connection import CLOSING, IDLE, READING, HTTPConnection
 from sockit.server.metrics import ServerMetrics, shared_metrics
 from sockit.server.request import Address, ServerRequest
@@ -89,7 +90,7 @@ def _http1_config(http1: HTTP1Config | None, limits: ServerLimits) -> HTTP1Confi
 
 
 class HTTPServer(Closing):
-    """An HTTP/1.1 server on TCP (IPv4 or IPv6) and/or a Unix socket; yields requests.
+    """An HTTP/1.1 and HTTP/2 server on TCP (IPv4 or IPv6) and/or a Unix socket; yields requests.
 
     ``host=None`` listens on no TCP address (``unix_path`` only). ``port=0``
     lets the kernel choose (see :attr:`port`). ``limits`` bounds connections,
@@ -99,7 +100,10 @@ class HTTPServer(Closing):
     buffer all connections share (one thread reads one socket at a time);
     ``feed`` is how received bytes reach the parser (see
     :class:`~sockit.net.channel.Channel`). ``backend`` picks a level-triggered
-    reactor backend (``None``: the measured default).
+    reactor backend (``None``: the measured default). ``http2`` configures
+    cleartext HTTP/2 — a client's connection preface (prior knowledge) or an
+    ``Upgrade: h2c`` request switches the connection (see
+    :mod:`sockit.server.h2`); ``False`` keeps every connection HTTP/1.1.
 
     Threading: :meth:`poll`, iteration and :meth:`close` belong to one thread
     (the loop's); :meth:`stop` and :meth:`ServerRequest.respond` may be called
@@ -119,11 +123,16 @@ class HTTPServer(Closing):
         feed: Literal["bytes", "view"] = "bytes",
         backend: str | None = None,
         metrics: ServerMetrics | None = None,
+        http2: H2Config | bool = True,
     ) -> None:
         if host is None and unix_path is None:
             raise ValueError("give a host, a unix_path, or both")
         self.limits = ServerLimits() if limits is None else limits
         self.http1_config = _http1_config(http1, self.limits)
+        #: HTTP/2 settings (cleartext: prior knowledge and ``Upgrade: h2c``); ``None``: off.
+        self.http2: H2Config | None = (
+            (H2Config() if http2 is True else None) if isinstance(http2, bool) else http2
+        )
         self.linger_timeout = linger_timeout
         #: One receive buffer for every connection: the loop reads one socket at a time.
         self.receive_buffer = bytearray(read_size)
@@ -425,13 +434,18 @@ class HTTPServer(Closing):
         for conn in list(self._connections):
             if conn.phase is IDLE or (conn.phase is READING and not conn.bytes_seen):
                 conn.close()
+            elif conn.h2 is not None:
+                conn.h2.shutdown()  # GOAWAY: open streams finish, new ones are refused
         for request in self._ready:
             self.deliver(request)
         self._ready = []
         deadline = self._reactor.clock() + grace
         while self._connections and grace > 0:
             left = deadline - self._reactor.clock()
-            busy = any(c.phase is not CLOSING or c.channel.pending for c in self._connections)
+            busy = any(
+                c.h2.busy if c.h2 is not None else (c.phase is not CLOSING or c.channel.pending)
+                for c in self._connections
+            )
             if left <= 0 or not busy:
                 break
             self._turn(min(left, 0.05))

@@ -18,16 +18,52 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from sockit.errors import LocalProtocolError
 from sockit.proto.http import Headers, HeadersInput, parse_query
 from sockit.proto.http1 import EndOfMessage, Request
 
 if TYPE_CHECKING:
-    from sockit.server.connection import HTTPConnection
+    from sockit.server.core import HTTPServer
 
-__all__ = ["Address", "Response", "ResponseBody", "ServerRequest", "body_kind"]
+
+class RequestOwner(Protocol):
+    """What a :class:`ServerRequest` answers through: an HTTP/1.1 connection or an HTTP/2 stream."""
+
+    @property
+    def server(self) -> HTTPServer:
+        """The server the request arrived at."""
+        ...
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether more requests may follow on the connection."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """Whether the answer can no longer be sent."""
+        ...
+
+    close_after: bool
+
+    def respond(
+        self,
+        req: ServerRequest,
+        status: int,
+        headers: HeadersInput | None,
+        body: ResponseBody,
+        reason: str | None,
+    ) -> None:
+        """Start the response to ``req``."""
+        ...
+
+    def send_error(self, status: int) -> None:
+        """Answer with a short error text."""
+        ...
+
+__all__ = ["Address", "RequestOwner", "Response", "ResponseBody", "ServerRequest", "body_kind"]
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -63,7 +99,7 @@ class ServerRequest:
 
     def __init__(
         self,
-        conn: HTTPConnection,
+        conn: RequestOwner,
         event: Request,
         body: bytes,
         end: EndOfMessage | None,

@@ -63,6 +63,24 @@ def test_get_prints_body_and_headers(served: tuple[PeerProcess, Path]) -> None:
     assert out.stdout.endswith(b"\r\n\r\nhello world\n")
 
 
+def test_serve_speaks_h2c_to_curl_nghttp_and_sockit_get(served: tuple[PeerProcess, Path]) -> None:
+    peer, root = served
+    base = f"http://127.0.0.1:{peer.port}"
+    prior = curl("--http2-prior-knowledge", "-w", " %{http_version}", f"{base}/hello")
+    assert prior.stdout == b"hello world\n 2"
+    upgraded = curl("--http2", "-w", " %{http_version}", f"{base}/healthz")
+    assert upgraded.stdout == b"ok\n 2"
+    big = curl("--http2-prior-knowledge", f"{base}/data.bin")
+    assert big.stdout == (root / "data.bin").read_bytes()
+    nghttp = subprocess.run([require_program("nghttp"), "-n", "-s", f"{base}/hello", f"{base}/"],
+                            capture_output=True, timeout=30, check=False, text=True)
+    assert nghttp.returncode == 0 and nghttp.stdout.count(" 200 ") == 2, nghttp.stdout
+    out = sockit_get("--http2-prior-knowledge", "-i", f"{base}/hello")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"HTTP/2 200 ")
+    assert out.stdout.endswith(b"\r\n\r\nhello world\n")
+
+
 def test_get_writes_file_and_sends_data(served: tuple[PeerProcess, Path], tmp_path: Path) -> None:
     peer, root = served
     target = tmp_path / "copy.bin"

@@ -5,7 +5,30 @@ parameters and their rules, ``errors`` the RFC 9113 error codes and the two
 kinds of HTTP/2 error (connection and stream).
 """
 
+from sockit.proto.http2.config import H2Config
+from sockit.proto.http2.connection import Connection, settings_header
 from sockit.proto.http2.errors import ErrorCode, H2ConnectionError, H2StreamError
+from sockit.proto.http2.events import (
+    ConnectionClosed,
+    ConnectionFailed,
+    Data,
+    GoAwayReceived,
+    InformationalResponse,
+    PingAcknowledged,
+    PingReceived,
+    PushPromise,
+    Request,
+    ResetStream,
+    Response,
+    SettingsAcknowledged,
+    SettingsReceived,
+    StreamEnded,
+    StreamReset,
+    Trailers,
+    WindowUpdated,
+)
+from sockit.proto.http2.floods import FLOOD_STATS, H2FloodError
+from sockit.proto.http2.flow import SendBufferFull
 from sockit.proto.http2.frames import (
     PREFACE,
     ContinuationFrame,
@@ -29,6 +52,8 @@ from sockit.proto.http2.frames import (
     serialize_headers,
 )
 from sockit.proto.http2.settings import SettingCode, Settings, validate_setting
+from sockit.proto.http2.state import ConnectionState, StreamState
+from sockit.proto.http2.validate import MalformedHeaders
 
 __all__ = [
     "PREFACE",
@@ -57,4 +82,31 @@ __all__ = [
     "serialize_data",
     "serialize_headers",
     "validate_setting",
+    # the connection
+    "FLOOD_STATS",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionFailed",
+    "ConnectionState",
+    "Data",
+    "GoAwayReceived",
+    "H2Config",
+    "H2FloodError",
+    "InformationalResponse",
+    "MalformedHeaders",
+    "PingAcknowledged",
+    "PingReceived",
+    "PushPromise",
+    "Request",
+    "ResetStream",
+    "Response",
+    "SendBufferFull",
+    "SettingsAcknowledged",
+    "SettingsReceived",
+    "StreamEnded",
+    "StreamReset",
+    "StreamState",
+    "Trailers",
+    "WindowUpdated",
+    "settings_header",
 ]
