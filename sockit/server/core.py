@@ -130,8 +130,10 @@ class HTTPServer(Closing):
         self.limits = ServerLimits() if limits is None else limits
         self.http1_config = _http1_config(http1, self.limits)
         #: HTTP/2 settings (cleartext: prior knowledge and ``Upgrade: h2c``); ``None``: off.
+        #: Flow control is always manual: the server returns credit as it can hold bodies.
+        h2 = (H2Config() if http2 is True else None) if isinstance(http2, bool) else http2
         self.http2: H2Config | None = (
-            (H2Config() if http2 is True else None) if isinstance(http2, bool) else http2
+            None if h2 is None else dataclasses.replace(h2, auto_window_update=False)
         )
         self.linger_timeout = linger_timeout
         #: One receive buffer for every connection: the loop reads one socket at a time.

@@ -75,7 +75,18 @@ _FILE_CHUNK: Final = 64 * 1024
 class H2Exchange:
     """One stream's request/response, as the :class:`ServerRequest` sees its connection."""
 
-    __slots__ = ("body", "close_after", "end", "request", "session", "size", "stream_id")
+    __slots__ = (
+        "body",
+        "close_after",
+        "delivered",
+        "end",
+        "owed",
+        "preloaded",
+        "request",
+        "session",
+        "size",
+        "stream_id",
+    )
 
     def __init__(self, session: H2Session, stream_id: int) -> None:
         self.session = session
@@ -86,6 +97,12 @@ class H2Exchange:
         self.end: EndOfMessage | None = None
         #: Set by the server while closing (the answer then is ``503``).
         self.close_after = False
+        #: The whole request reached the application.
+        self.delivered = False
+        #: Body bytes whose stream credit is held back (see ``H2Session._may_credit``).
+        self.owed = 0
+        #: Body bytes read before the switch (``Upgrade: h2c``), never counted as buffered.
+        self.preloaded = 0
 
     @property
     def server(self) -> HTTPServer:
@@ -123,6 +140,7 @@ class H2Session:
     """The HTTP/2 half of an :class:`~sockit.server.connection.HTTPConnection` (internal)."""
 
     __slots__ = (
+        "_buffered",
         "_upgrade_body",
         "channel",
         "client",
@@ -147,6 +165,8 @@ class H2Session:
         self.closed = False
         self.draining = False
         self._upgrade_body = b""
+        #: Body bytes of requests still being read, on this connection.
+        self._buffered = 0
         channel = self.channel
         channel.set_deadline("read", None)
         self._idle()
@@ -233,7 +253,7 @@ class H2Session:
         exchange = H2Exchange(self, event.stream_id)
         if event.stream_id == 1 and self._upgrade_body:
             exchange.body.append(self._upgrade_body)
-            exchange.size = len(self._upgrade_body)
+            exchange.size = exchange.preloaded = len(self._upgrade_body)
             self._upgrade_body = b""
         self.exchanges[event.stream_id] = exchange
         exchange.request = ServerRequest(
@@ -246,19 +266,54 @@ class H2Session:
         self._idle()
 
     def _on_data(self, event: Data) -> None:
-        exchange = self.exchanges.get(event.stream_id)
-        if exchange is None or exchange.request is None:
+        stream_id = event.stream_id
+        n = len(event.data)
+        machine = self.machine
+        machine.acknowledge_received_data(0, n)  # connection credit: always, at once
+        exchange = self.exchanges.get(stream_id)
+        if exchange is None or exchange.request is None or exchange.delivered:
+            machine.acknowledge_received_data(stream_id, n, connection=False)
             return
-        exchange.size += len(event.data)
+        exchange.size += n
         if exchange.size > self.server.limits.max_body_size:
             self.server.metrics.refusal("max_body_size")
-            request = exchange.request
+            self._buffered -= exchange.size - n - exchange.preloaded
+            exchange.body = []
             exchange.request = None
-            if request is not None:
-                request._responded = True
             exchange.send_error(413)
+            self._release_owed()
             return
         exchange.body.append(event.data)
+        self._buffered += n
+        if self._may_credit(stream_id):
+            machine.acknowledge_received_data(stream_id, n, connection=False)
+        else:
+            exchange.owed += n
+
+    def _may_credit(self, stream_id: int) -> bool:
+        """Whether a stream may get more of its body now.
+
+        Bodies being read on one connection are held to ``max_body_size`` in
+        total, except that the oldest unfinished one always gets credit: it
+        can finish (one body is never over the limit), which frees room for
+        the others, so held-back streams cannot wait on each other. Memory per
+        connection stays under twice ``max_body_size`` plus the initial stream
+        windows the client holds (``INITIAL_WINDOW_SIZE`` per open stream).
+        """
+        if self._buffered <= self.server.limits.max_body_size:
+            return True
+        for sid, exchange in self.exchanges.items():  # in arrival order: the oldest first
+            if exchange.request is not None and not exchange.delivered:
+                return sid == stream_id
+        return True
+
+    def _release_owed(self) -> None:
+        """Room was made: return held-back stream credit, oldest stream first."""
+        machine = self.machine
+        for sid, exchange in self.exchanges.items():
+            if exchange.owed and self._may_credit(sid):
+                owed, exchange.owed = exchange.owed, 0
+                machine.acknowledge_received_data(sid, owed, connection=False)
 
     def _on_end(self, stream_id: int) -> None:
         exchange = self.exchanges.get(stream_id)
@@ -269,6 +324,10 @@ class H2Session:
         request.body = parts[0] if len(parts) == 1 else b"".join(parts)
         request._end = exchange.end
         exchange.body = []
+        exchange.delivered = True
+        self._buffered -= exchange.size - exchange.preloaded
+        exchange.owed = 0  # the stream's input is over: nothing more to credit
+        self._release_owed()
         server = self.server
         server.metrics.request(request.event.method)
         server.deliver(request)
@@ -281,8 +340,9 @@ class H2Session:
 
     def _drop(self, stream_id: int) -> None:
         exchange = self.exchanges.pop(stream_id, None)
-        if exchange is not None and exchange.request is not None:
-            exchange.request._responded = True
+        if exchange is not None and not exchange.delivered and exchange.request is not None:
+            self._buffered -= exchange.size - exchange.preloaded
+            self._release_owed()
         stream = self.streaming.pop(stream_id, None)
         if stream is not None:
             discard_body(stream)
@@ -456,10 +516,7 @@ class H2Session:
         for stream in self.streaming.values():
             discard_body(stream)
         self.streaming.clear()
-        for exchange in self.exchanges.values():
-            if exchange.request is not None:
-                exchange.request._responded = True
-        self.exchanges.clear()
+        self.exchanges.clear()  # a late respond() finds no stream and discards its body
 
     @property
     def busy(self) -> bool:

@@ -278,3 +278,58 @@ def test_graceful_close_sends_goaway_and_finishes_streams() -> None:
         server.stop()
         thread.join(10)
         server.close()
+
+
+def test_concurrent_uploads_over_the_connection_budget_all_finish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five 90 KB bodies at once against max_body_size=100 KB: the server holds back
+    stream credit past the budget but always credits the oldest, so none deadlock."""
+    from sockit.server.h2 import H2Session
+
+    held: list[int] = []
+    peak: list[int] = [0]
+    original = H2Session._may_credit
+
+    def watched(self: H2Session, stream_id: int) -> bool:
+        peak[0] = max(peak[0], self._buffered)
+        allowed = original(self, stream_id)
+        if not allowed:
+            held.append(stream_id)
+        return allowed
+
+    monkeypatch.setattr(H2Session, "_may_credit", watched)
+    limits = ServerLimits(max_body_size=100_000)
+    bodies = [bytes([65 + i]) * 90_000 for i in range(5)]
+    with running(limits=limits) as server, peer(server) as p:
+        ids: list[int] = []
+        for _ in bodies:
+            sid = p.conn.get_next_available_stream_id()
+            p.conn.send_headers(sid, [(":method", "POST"), (":path", "/echo"),
+                                      (":scheme", "http"), (":authority", "localhost")])
+            ids.append(sid)
+        p.flush()
+        views = {sid: memoryview(body) for sid, body in zip(ids, bodies, strict=True)}
+        while views:
+            progressed = False
+            for sid, view in list(views.items()):
+                size = min(p.conn.local_flow_control_window(sid), 16384, len(view))
+                if size:
+                    last = size == len(view)
+                    p.conn.send_data(sid, bytes(view[:size]), end_stream=last)
+                    views[sid] = view[size:]
+                    progressed = True
+                    if last:
+                        del views[sid]
+            p.flush()
+            if not progressed:
+                assert p.pump(), "connection closed while uploading"
+        p.wait(*ids)
+        for sid, body in zip(ids, bodies, strict=True):
+            assert p.headers[sid][b":status"] == b"200"
+            assert p.body(sid) == body
+        sessions = [c.h2 for c in server._connections if c.h2 is not None]
+        assert sessions and all(s._buffered == 0 for s in sessions)
+    assert held and ids[0] not in held  # later streams waited; the oldest never did
+    # the budget, one body past it, and the windows the client held before any credit
+    assert peak[0] <= 2 * 100_000 + 5 * 65_535

@@ -222,24 +222,33 @@ class Connection(Receiver, Sender):
             return 0
         return max(0, min(stream.send_window, self._send_window))
 
-    def acknowledge_received_data(self, stream_id: int, n: int) -> None:
+    def acknowledge_received_data(self, stream_id: int, n: int, *, connection: bool = True) -> None:
         """Manual flow control: the application consumed ``n`` bytes of ``stream_id``.
 
         Returns the credit (WINDOW_UPDATE) once half a window is owed. Passing
         ``len(event.data)`` of each Data event is right (padding is returned
         by the connection). Without effect in automatic mode.
+
+        The two levels can be returned apart: ``stream_id=0`` returns only the
+        connection's credit, ``connection=False`` only the stream's. A server
+        that buffers bodies returns the connection's credit at once (so one
+        stalled stream never blocks the others) and a stream's as it can hold
+        more of that stream.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise LocalProtocolError(f"acknowledged size must be a non-negative int, not {n!r}")
         if self._auto or not n or self._state is _CLOSED:
             return
-        stream = self._streams.get(stream_id)
+        stream = self._streams.get(stream_id) if stream_id else None
         if stream is not None:
-            n = stream.recv.release(n)
-            self._recv.release(n)
+            released = stream.recv.release(n)
             self._stream_credit(stream)
-        else:
-            self._recv.release(n)
+            if not connection:
+                return
+            n = released
+        elif not connection:
+            return
+        self._recv.release(n)
         self._connection_credit()
 
     # -- output and timers ---------------------------------------------------------

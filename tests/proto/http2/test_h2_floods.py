@@ -309,3 +309,46 @@ def test_flood_memory_is_bounded() -> None:
     )
     peer.conn.receive_data(raw, now=0.0)
     assert peer.conn.outbound_buffered() < 51 * 17 + 1024
+
+
+def _literal_indexed(name: bytes, value: bytes) -> bytes:
+    """HPACK literal with incremental indexing, new name, no Huffman (RFC 7541 §6.2.1)."""
+
+    def integer(n: int) -> bytes:  # 7-bit prefix
+        if n < 127:
+            return bytes([n])
+        out, n = [127], n - 127
+        while n >= 128:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        return bytes([*out, n])
+
+    return b"\x40" + integer(len(name)) + name + integer(len(value)) + value
+
+
+def test_hpack_bomb_is_refused_before_the_memory_is_spent() -> None:
+    """One 4 KiB table entry referenced over and over in a small block: the decoder's
+    guard (decoded bytes <= min(10 x header list size, 1 MiB)) stops it mid-block."""
+    peer = RawPeer(Role.SERVER)
+    # x-big enters the dynamic table (index 62); each 0xbe byte references it again
+    bomb = peer.block(REQUEST) + _literal_indexed(b"x-big", b"v" * 4000) + b"\xbe" * 200
+    assert len(bomb) < 4400  # 4.4 KB on the wire, over 800 KB if decoded
+    events = peer.send(HeadersFrame(1, bomb, end_stream=True, end_headers=True))
+    failed = of_type(events, ConnectionFailed)
+    assert failed and failed[0].error_code == ErrorCode.COMPRESSION_ERROR
+    assert "163840" in failed[0].reason  # the guard's bound, not the whole 800 KB
+    assert not of_type(events, Request)
+    assert peer.conn.state is ConnectionState.CLOSED
+    goaway = peer.goaway()
+    assert goaway is not None and goaway.error_code == ErrorCode.COMPRESSION_ERROR
+
+
+def test_hpack_list_within_the_guard_but_over_the_list_size_is_a_431_not_a_goaway() -> None:
+    peer = RawPeer(Role.SERVER)
+    block = peer.block([*REQUEST, *((b"x-h%d" % i, b"y" * 900) for i in range(20))])
+    events = peer.send(HeadersFrame(1, block, end_stream=True, end_headers=True))
+    assert not of_type(events, ConnectionFailed)
+    assert not of_type(events, Request)
+    assert peer.conn.state is ConnectionState.OPEN
+    later = peer.send(peer.headers(3, end_stream=True))
+    assert of_type(later, Request)

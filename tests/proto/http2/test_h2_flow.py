@@ -233,6 +233,24 @@ def test_manual_flow_control() -> None:
         server.acknowledge_received_data(sid, -1)
 
 
+def test_connection_and_stream_credit_returned_apart() -> None:
+    # a connection window of 65535 returns credit after half of it, like a stream's
+    config = H2Config(auto_window_update=False, limits=HTTP2Limits(connection_window_size=65535))
+    client, server = pair(server_config=config)
+    sid = _request(client)
+    client.send(Data(sid, b"x" * 65535))
+    pump(client, server)
+    conn_before = client.remote_window(0)
+    server.acknowledge_received_data(0, 65535)  # connection credit only
+    pump(client, server)
+    assert client.remote_window(sid) == 0
+    assert client.remote_window(0) == conn_before + 65535
+    server.acknowledge_received_data(sid, 65535, connection=False)  # stream credit only
+    pump(client, server)
+    assert client.remote_window(sid) == 65535
+    assert client.remote_window(0) == conn_before + 65535  # not returned twice
+
+
 def test_padding_is_returned_automatically_in_manual_mode() -> None:
     config = H2Config(auto_window_update=False)
     peer = RawPeer(Role.SERVER, config)
