@@ -26,9 +26,9 @@ from sockit.errors import (
 )
 
 if TYPE_CHECKING:
-    from sockit.client import HTTPClient, get, post, request
+    from sockit.client import HTTPClient, get, post, request, websocket_connect
 
-_CLIENT_NAMES = frozenset({"HTTPClient", "get", "post", "request"})
+_CLIENT_NAMES = frozenset({"HTTPClient", "get", "post", "request", "websocket_connect"})
 
 
 def __getattr__(name: str) -> object:
@@ -63,4 +63,5 @@ __all__ = [
     "get",
     "post",
     "request",
+    "websocket_connect",
 ]

@@ -1,4 +1,4 @@
-"""sockit.client: the blocking HTTP/1.1 client (``docs/client.md``).
+"""sockit.client: the blocking HTTP client (``docs/client.md``) and WebSocket client.
 
 ::
 
@@ -19,6 +19,7 @@ from sockit.client.client import HTTPClient
 from sockit.client.pool import PoolStats
 from sockit.client.response import ContentDecodeError, HTTPStatusError, Response
 from sockit.client.timeouts import Timeouts
+from sockit.client.websocket import WebSocket, websocket_connect
 
 __all__ = [
     "ContentDecodeError",
@@ -27,8 +28,10 @@ __all__ = [
     "PoolStats",
     "Response",
     "Timeouts",
+    "WebSocket",
     "default_client",
     "get",
     "post",
     "request",
+    "websocket_connect",
 ]

@@ -1,4 +1,4 @@
-"""sockit.server: a reactor-driven HTTP/1.1 server, callback-free at its core.
+"""sockit.server: a reactor-driven HTTP/1.1, HTTP/2 and WebSocket server, callback-free at its core.
 
 ::
 
@@ -9,14 +9,25 @@
             request.respond(200, [("Content-Type", "text/plain")], b"hello\\n")
 
 or, with an application callable, ``serve(app, "127.0.0.1", 8080)``. Static
-files: ``serve(StaticFiles("public"))``. See ``docs/server.md``.
+files: ``serve(StaticFiles("public"))``. WebSocket: ``request.accept_websocket()``
+returns a :class:`WebSocket`. See ``docs/server.md``.
 """
 
-from sockit.server.app import App, Routes, handle, make_app, run, serve, text_response
+from sockit.server.app import (
+    App,
+    Routes,
+    handle,
+    make_app,
+    run,
+    serve,
+    text_response,
+    ws_echo,
+)
 from sockit.server.core import HTTPServer
 from sockit.server.metrics import ServerMetrics
 from sockit.server.request import Address, Response, ResponseBody, ServerRequest
 from sockit.server.static import StaticFiles
+from sockit.server.ws import WebSocket
 
 __all__ = [
     "Address",
@@ -28,9 +39,11 @@ __all__ = [
     "ServerMetrics",
     "ServerRequest",
     "StaticFiles",
+    "WebSocket",
     "handle",
     "make_app",
     "run",
     "serve",
     "text_response",
+    "ws_echo",
 ]

@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeAlias
 
-from sockit.limits import ServerLimits
+from sockit.errors import SockitError
+from sockit.limits import ServerLimits, WSLimits
 from sockit.observe import get_logger
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
@@ -31,7 +32,7 @@ from sockit.server.core import HTTPServer
 from sockit.server.request import Response, ServerRequest
 from sockit.server.static import StaticFiles
 
-__all__ = ["App", "Routes", "handle", "make_app", "run", "serve", "text_response"]
+__all__ = ["App", "Routes", "handle", "make_app", "run", "serve", "text_response", "ws_echo"]
 
 log = get_logger("server")
 
@@ -148,16 +149,45 @@ def _hello(request: ServerRequest) -> Response:
     return Response(200, [("Content-Type", _PLAIN)], b"hello world\n")
 
 
+#: The echo route's bounds: the defaults, but a message may come in up to 65,536
+#: fragments (the Autobahn cases 9.3/9.4 send 4 MiB in 64-byte frames). Memory is
+#: still bounded by ``max_message_size``; only the per-frame work grows.
+ECHO_LIMITS = WSLimits(max_fragments=65_536)
+
+
+def ws_echo(request: ServerRequest) -> Response | None:
+    """``/ws/echo``: accept the WebSocket (compression offered) and echo every message.
+
+    The echo runs on a thread of its own per connection, so it never blocks
+    the server loop; a plain GET gets ``426 Upgrade Required``. Its limits are
+    :data:`ECHO_LIMITS`.
+    """
+    if not request.is_websocket:
+        return Response(426, [("Upgrade", "websocket"), ("Content-Type", _PLAIN)],
+                        b"426 Upgrade Required: this is a WebSocket echo\n")
+    ws = request.accept_websocket(compression=True, limits=ECHO_LIMITS)
+
+    def echo() -> None:
+        try:
+            for message in ws:
+                ws.send(message)
+        except SockitError:
+            pass  # the peer went away mid-echo
+
+    threading.Thread(target=echo, name="sockit-ws-echo", daemon=True).start()
+    return None
+
+
 def _healthz(request: ServerRequest) -> Response:
     return Response(200, [("Content-Type", _PLAIN)], b"ok\n")
 
 
 def make_app(root: str | None = None) -> App:
-    """The app of ``python -m sockit serve``: ``/hello``, ``/healthz``, and files under ``root``.
+    """The app of ``python -m sockit serve``: ``/hello``, ``/healthz``, ``/ws/echo``, files.
 
     ``/hello`` answers ``hello world\\n`` and ``/healthz`` answers ``ok\\n``
-    (both text/plain); other paths are :class:`StaticFiles` of ``root``
-    (404 without a root).
+    (both text/plain); ``/ws/echo`` is a WebSocket echo (see :func:`ws_echo`);
+    other paths are :class:`StaticFiles` of ``root`` (404 without a root).
     """
     fallback = StaticFiles(root) if root is not None else None
-    return Routes({"/hello": _hello, "/healthz": _healthz}, fallback)
+    return Routes({"/hello": _hello, "/healthz": _healthz, "/ws/echo": ws_echo}, fallback)

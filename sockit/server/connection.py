@@ -40,6 +40,7 @@ from sockit.errors import (
     NetworkError,
     RemoteProtocolError,
 )
+from sockit.limits import WSLimits
 from sockit.net import Socket
 from sockit.net.channel import Channel
 from sockit.observe import get_logger
@@ -55,6 +56,7 @@ from sockit.proto.http1 import (
     Request,
     Response,
 )
+from sockit.proto.ws import DeflateConfig
 from sockit.server.h2 import H2Session
 from sockit.server.h2switch import sniff, try_h2c_upgrade
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
@@ -64,6 +66,8 @@ from sockit.server.response import (
     header_pairs,
     reason_bytes,
 )
+from sockit.server.ws import WebSocket, WSSession
+from sockit.server.wsswitch import accept_websocket
 
 if TYPE_CHECKING:
     from sockit.server.core import HTTPServer
@@ -83,6 +87,8 @@ class ConnPhase(enum.Enum):
     CLOSING = "closing"
     #: Switched to HTTP/2: the connection's :class:`~sockit.server.h2.H2Session` runs it.
     HTTP2 = "http2"
+    #: Switched to WebSocket: the connection's :class:`~sockit.server.ws.WSSession` runs it.
+    WEBSOCKET = "websocket"
 
 
 READING = ConnPhase.READING
@@ -91,6 +97,7 @@ RESPONDING = ConnPhase.RESPONDING
 IDLE = ConnPhase.IDLE
 CLOSING = ConnPhase.CLOSING
 HTTP2 = ConnPhase.HTTP2
+WEBSOCKET = ConnPhase.WEBSOCKET
 
 _ERROR = ConnectionState.ERROR
 _DONE = ConnectionState.DONE
@@ -127,6 +134,7 @@ class HTTPConnection:
         "peer_closed",
         "phase",
         "server",
+        "ws",
     )
 
     def __init__(
@@ -167,6 +175,8 @@ class HTTPConnection:
         self._response_done = False
         #: The HTTP/2 session once the connection switched (prior knowledge or h2c).
         self.h2: H2Session | None = None
+        #: The WebSocket session once a request was accepted as one.
+        self.ws: WSSession | None = None
         self._sniffing = server.http2 is not None  # the first bytes may be the HTTP/2 preface
         self._sniffed = b""
         now = server.now
@@ -195,6 +205,9 @@ class HTTPConnection:
         if self.h2 is not None:
             self.h2.on_io(readable, writable)
             return
+        if self.ws is not None:
+            self.ws.on_io(readable, writable)
+            return
         try:
             if writable:
                 self._progress()
@@ -212,6 +225,9 @@ class HTTPConnection:
             return
         if self.h2 is not None:
             self.h2.on_timer()
+            return
+        if self.ws is not None:
+            self.ws.on_timer()
             return
         try:
             events, due = self.channel.expire(self.server.now)
@@ -262,6 +278,9 @@ class HTTPConnection:
             return
         if self.h2 is not None:
             self.h2.advance()
+            return
+        if self.ws is not None:
+            self.ws.advance()
             return
         try:
             self._progress()
@@ -582,6 +601,16 @@ class HTTPConnection:
         server.metrics.refusal(reason)
         self.send_error(status)
 
+    def accept_websocket(
+        self,
+        req: ServerRequest,
+        subprotocol: str | None,
+        compression: bool | DeflateConfig,
+        limits: WSLimits | None = None,
+    ) -> WebSocket:
+        """Switch to WebSocket for ``req`` (see :meth:`ServerRequest.accept_websocket`)."""
+        return accept_websocket(self, req, subprotocol, compression, limits)
+
     def send_error(self, status: int) -> None:
         """Send a short text answer with ``Connection: close``, then close cleanly."""
         server = self.server
@@ -591,6 +620,18 @@ class HTTPConnection:
         machine.send(Response(status, fields, reason=reason_bytes(status)))
         machine.send(Data(body))
         machine.send(_END)
+        self._closing_answer(status)
+
+    def send_refusal(self, status: int, fields: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Send a whole refusal with these fields and ``Connection: close``, then close."""
+        self.machine.send_response(
+            status, fields, body, reason=reason_bytes(status), close=True,
+            date=self.server.date_header(),
+        )
+        self._closing_answer(status)
+
+    def _closing_answer(self, status: int) -> None:
+        server = self.server
         server.metrics.response(status)
         self._current = None
         self.phase = CLOSING
@@ -608,6 +649,8 @@ class HTTPConnection:
             return
         if self.h2 is not None:
             self.h2.release()
+        if self.ws is not None:
+            self.ws.release()
         self.closed = True
         self._current = None
         stream = self._stream

@@ -33,7 +33,7 @@ from typing import Final, Literal
 
 from sockit._closing import Closing
 from sockit.errors import LocalProtocolError, NetworkError
-from sockit.limits import ServerLimits
+from sockit.limits import ServerLimits, WSLimits
 from sockit.net import (
     READ,
     IOEvent,
@@ -124,11 +124,14 @@ class HTTPServer(Closing):
         backend: str | None = None,
         metrics: ServerMetrics | None = None,
         http2: H2Config | bool = True,
+        websocket: WSLimits | None = None,
     ) -> None:
         if host is None and unix_path is None:
             raise ValueError("give a host, a unix_path, or both")
         self.limits = ServerLimits() if limits is None else limits
         self.http1_config = _http1_config(http1, self.limits)
+        #: Bounds of accepted WebSockets (frame, message, fragments, inflated size).
+        self.ws_limits = WSLimits() if websocket is None else websocket
         #: HTTP/2 settings (cleartext: prior knowledge and ``Upgrade: h2c``); ``None``: off.
         #: Flow control is always manual: the server returns credit as it can hold bodies.
         h2 = (H2Config() if http2 is True else None) if isinstance(http2, bool) else http2
@@ -438,6 +441,8 @@ class HTTPServer(Closing):
                 conn.close()
             elif conn.h2 is not None:
                 conn.h2.shutdown()  # GOAWAY: open streams finish, new ones are refused
+            elif conn.ws is not None:
+                conn.ws.shutdown()  # close 1001: the close handshake, then the socket
         for request in self._ready:
             self.deliver(request)
         self._ready = []
@@ -445,7 +450,11 @@ class HTTPServer(Closing):
         while self._connections and grace > 0:
             left = deadline - self._reactor.clock()
             busy = any(
-                c.h2.busy if c.h2 is not None else (c.phase is not CLOSING or c.channel.pending)
+                c.h2.busy
+                if c.h2 is not None
+                else c.ws.busy
+                if c.ws is not None
+                else (c.phase is not CLOSING or c.channel.pending)
                 for c in self._connections
             )
             if left <= 0 or not busy:

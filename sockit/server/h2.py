@@ -23,7 +23,7 @@ Connection-specific fields an application sets for HTTP/1.1 (``Connection``,
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, NoReturn
 
 from sockit.errors import LocalProtocolError, NetworkError, ProtocolError
 from sockit.observe import get_logger
@@ -129,6 +129,12 @@ class H2Exchange:
     ) -> None:
         """Answer on this stream (see :meth:`ServerRequest.respond`); ``reason`` is unused."""
         self.session.respond(self, status, headers, body)
+
+    def accept_websocket(
+        self, req: ServerRequest, subprotocol: str | None, compression: object, limits: object
+    ) -> NoReturn:
+        """WebSocket over HTTP/2 (RFC 8441) is not offered yet: always refused."""
+        raise LocalProtocolError("WebSocket over HTTP/2 (extended CONNECT) is not served yet")
 
     def send_error(self, status: int) -> None:
         """A short text answer (the server's refusals, such as ``503`` while closing)."""

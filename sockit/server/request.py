@@ -25,7 +25,10 @@ from sockit.proto.http import Headers, HeadersInput, parse_query
 from sockit.proto.http1 import EndOfMessage, Request
 
 if TYPE_CHECKING:
+    from sockit.limits import WSLimits
+    from sockit.proto.ws import DeflateConfig
     from sockit.server.core import HTTPServer
+    from sockit.server.ws import WebSocket
 
 
 class RequestOwner(Protocol):
@@ -61,6 +64,16 @@ class RequestOwner(Protocol):
 
     def send_error(self, status: int) -> None:
         """Answer with a short error text."""
+        ...
+
+    def accept_websocket(
+        self,
+        req: ServerRequest,
+        subprotocol: str | None,
+        compression: bool | DeflateConfig,
+        limits: WSLimits | None,
+    ) -> WebSocket:
+        """Switch the connection to WebSocket for ``req``."""
         ...
 
 __all__ = ["Address", "RequestOwner", "Response", "ResponseBody", "ServerRequest", "body_kind"]
@@ -220,6 +233,38 @@ class ServerRequest:
             conn.server.call_soon(lambda: conn.respond(self, status, headers, body, reason))
             return
         conn.respond(self, status, headers, body, reason)
+
+    @property
+    def is_websocket(self) -> bool:
+        """Whether this is a WebSocket upgrade request (``GET`` with ``Upgrade: websocket``)."""
+        from sockit.server.wsswitch import is_websocket_request  # noqa: PLC0415 - lazy
+
+        return is_websocket_request(self)
+
+    def accept_websocket(
+        self,
+        subprotocol: str | None = None,
+        *,
+        compression: bool | DeflateConfig = True,
+        limits: WSLimits | None = None,
+    ) -> WebSocket:
+        """Answer ``101 Switching Protocols`` and return the connection as a :class:`WebSocket`.
+
+        ``subprotocol`` must be one the client offered (``websocket_subprotocols``);
+        ``compression`` accepts a permessage-deflate offer (``True``: default
+        parameters; a :class:`~sockit.proto.ws.DeflateConfig` to choose them;
+        ``False``: none). ``limits`` replace the server's ``WSLimits`` for this
+        connection. A request that is not a valid upgrade is answered
+        ``400`` (or ``426`` for another WebSocket version) and
+        :class:`~sockit.proto.ws.HandshakeError` is raised. Thread-safe.
+        """
+        return self._conn.accept_websocket(self, subprotocol, compression, limits)
+
+    @property
+    def websocket_subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        values = self._event.headers.get_all("sec-websocket-protocol")
+        return [p.strip() for value in values for p in value.split(",") if p.strip()]
 
     def respond_response(self, response: Response) -> None:
         """:meth:`respond` with the fields of a :class:`Response`."""
