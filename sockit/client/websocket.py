@@ -70,6 +70,8 @@ _POLLIN: Final = select.POLLIN | select.POLLPRI
 _POLLOUT: Final = select.POLLOUT
 #: How long :meth:`WebSocket.close` waits for the server's close frame.
 _CLOSE_WAIT: Final = 5.0
+#: How long it then waits for the server to close the TCP connection.
+_EOF_WAIT: Final = 2.0
 
 
 def _target(url: str) -> tuple[Origin, str, str]:
@@ -326,9 +328,22 @@ class WebSocket(Closing):
                 with self._recv_lock:
                     while self._close is None and self._machine.state.name != "CLOSED":
                         self._read_once(deadline)
+            if self._machine.state.name == "CLOSED":
+                self._await_server_eof()
         except SockitError:
             pass  # the peer is gone or slow: close anyway
         finally:
             if self._close is None:
                 self._close = (code, reason)
             self.sock.close()
+
+    def _await_server_eof(self) -> None:
+        """After the close handshake the server closes TCP first (RFC 6455 §7.1.1): wait
+        briefly for its FIN, so our close does not leave the connection in TIME_WAIT on
+        its side or look unclean."""
+        deadline = _monotonic() + _EOF_WAIT
+        with self._recv_lock:
+            while True:
+                data = _recv_some(self.sock, deadline, Phase.SHUTDOWN)
+                if not data:
+                    return

@@ -101,3 +101,20 @@ def test_get_exit_codes(served: tuple[PeerProcess, Path]) -> None:
     assert refused.returncode == 7
     assert b"cannot connect" in refused.stderr
     assert sockit_get("-H", "no-colon", f"http://127.0.0.1:{peer.port}/").returncode == 2
+
+
+def test_ws_command_and_websocat_against_serve(served: tuple[PeerProcess, Path]) -> None:
+    peer, _ = served
+    url = f"ws://127.0.0.1:{peer.port}/ws/echo"
+    out = subprocess.run([sys.executable, "-m", "sockit", "ws", "-1", url],
+                         input=b"first line\nsecond \xc3\xa9\n", capture_output=True,
+                         timeout=30, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "first line\nsecond é\n".encode()
+    websocat = subprocess.run([require_program("websocat"), "-1", url], input=b"via websocat\n",
+                              capture_output=True, timeout=30, check=False)
+    assert websocat.returncode == 0, websocat.stderr
+    assert websocat.stdout == b"via websocat\n"
+    argv = [sys.executable, "-m", "sockit", "ws", f"ws://127.0.0.1:{peer.port}/hello"]
+    refused = subprocess.run(argv, input=b"", capture_output=True, timeout=30, check=False)
+    assert refused.returncode == 1 and b"200" in refused.stderr
