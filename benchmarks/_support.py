@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: free ports, peer processes, an nginx config.
+"""What the benchmark scripts share: free ports, peer processes, an nginx config, timing.
 
 Benchmarks are standalone scripts (run as ``python benchmarks/bench_X.py``),
 so this sits beside them rather than in ``tests/support``, which needs pytest.
@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -111,3 +111,25 @@ http {{
     }}
 }}
 """
+
+
+def best_rate(
+    run: Callable[[int], None], slice_s: float, repeat: int, unit: int = 1
+) -> float:
+    """Iterations per second of ``run(n)``: calibrate ``n`` (a multiple of ``unit``) to
+    a slice of ``slice_s`` seconds, time ``repeat`` slices, keep the best."""
+    n = unit
+    while True:
+        start = time.perf_counter()
+        run(n)
+        took = time.perf_counter() - start
+        if took >= slice_s / 4:
+            break
+        n *= 4
+    n = max(unit, int(n * slice_s / took) // unit * unit)
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run(n)
+        best = max(best, n / (time.perf_counter() - start))
+    return best

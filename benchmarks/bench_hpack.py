@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
+
+from _support import best_rate
 
 from sockit.proto.hpack import Decoder, Encoder, coding, huffman
 
@@ -106,23 +107,6 @@ def hpack_warm() -> Callable[[int], None]:
 # --- measuring ---------------------------------------------------------------------
 
 
-def best_rate(run: Callable[[int], None], slice_s: float, repeat: int) -> float:
-    """Iterations per second: calibrate a slice of ``slice_s`` seconds, keep the best."""
-    n = 1
-    while True:
-        start = time.perf_counter()
-        run(n)
-        took = time.perf_counter() - start
-        if took >= slice_s / 4:
-            break
-        n *= 4
-    n = max(1, int(n * slice_s / took))
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(n)
-        best = max(best, n / (time.perf_counter() - start))
-    return best
 
 
 def huffman_rows(rate: Callable[[Callable[[int], None]], float]) -> None:

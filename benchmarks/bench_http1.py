@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
+
+from _support import best_rate
 
 from sockit.limits import HTTP1Limits
 from sockit.proto.events import Role
@@ -220,23 +221,6 @@ def httptools_keepalive() -> Callable[[int], None]:
 # --- measuring ---------------------------------------------------------------------
 
 
-def best_rate(run: Callable[[int], None], slice_s: float, repeat: int) -> float:
-    """Iterations per second: calibrate a slice of ``slice_s`` seconds, keep the best."""
-    n = 1
-    while True:
-        start = time.perf_counter()
-        run(n)
-        took = time.perf_counter() - start
-        if took >= slice_s / 4:
-            break
-        n *= 4
-    n = max(1, int(n * slice_s / took))
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(n)
-        best = max(best, n / (time.perf_counter() - start))
-    return best
 
 
 def main() -> int:

@@ -25,8 +25,9 @@ import argparse
 import importlib
 import random
 import sys
-import time
 from collections.abc import Callable
+
+from _support import best_rate
 
 from sockit.proto.events import Role
 from sockit.proto.ws import BytesMessage, Connection, serialize_frame
@@ -100,23 +101,6 @@ def websockets_run(frame: bytes, per_call: int) -> Callable[[int], None]:
 # --- measuring ---------------------------------------------------------------------
 
 
-def best_rate(run: Callable[[int], None], slice_s: float, repeat: int, unit: int) -> float:
-    """Iterations per second (n a multiple of ``unit``): calibrate, keep the best slice."""
-    n = unit
-    while True:
-        start = time.perf_counter()
-        run(n)
-        took = time.perf_counter() - start
-        if took >= slice_s / 4:
-            break
-        n *= 4
-    n = max(unit, int(n * slice_s / took) // unit * unit)
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(n)
-        best = max(best, n / (time.perf_counter() - start))
-    return best
 
 
 def mask_table(slice_s: float, repeat: int) -> None:
