@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Final, NoReturn
 
-from sockit.errors import LocalProtocolError, NetworkError, ProtocolError
+from sockit.errors import LocalProtocolError, NetworkError
 from sockit.observe import get_logger
 from sockit.proto.events import Event
 from sockit.proto.http import Headers, HeadersInput
@@ -51,9 +51,9 @@ from sockit.proto.http2 import (
 )
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
 from sockit.server.response import discard_body, header_pairs
+from sockit.server.session import SwitchedSession
 
 if TYPE_CHECKING:
-    from sockit.net.channel import Channel
     from sockit.server.connection import HTTPConnection
     from sockit.server.core import HTTPServer
 
@@ -142,91 +142,32 @@ class H2Exchange:
         self.session.respond(self, status, [(b"content-type", b"text/plain")], text)
 
 
-class H2Session:
+class H2Session(SwitchedSession):
     """The HTTP/2 half of an :class:`~sockit.server.connection.HTTPConnection` (internal)."""
 
-    __slots__ = (
-        "_buffered",
-        "_upgrade_body",
-        "channel",
-        "client",
-        "closed",
-        "draining",
-        "exchanges",
-        "machine",
-        "owner",
-        "server",
-        "streaming",
-    )
+    __slots__ = ("_buffered", "_upgrade_body", "client", "draining", "exchanges", "streaming")
+
+    protocol = "HTTP/2"
+    machine: H2Connection
 
     def __init__(self, owner: HTTPConnection, machine: H2Connection) -> None:
-        self.owner = owner
-        self.server: HTTPServer = owner.server
+        super().__init__(owner, machine)
         self.client: Address = owner.client
-        self.machine = machine
-        self.channel: Channel[H2Connection] = owner.channel.switch(machine)
-        self.channel.reading = True
         self.exchanges: dict[int, H2Exchange] = {}
         self.streaming: dict[int, Iterator[bytes]] = {}
-        self.closed = False
         self.draining = False
         self._upgrade_body = b""
         #: Body bytes of requests still being read, on this connection.
         self._buffered = 0
-        channel = self.channel
-        channel.set_deadline("read", None)
         self._idle()
 
     def __repr__(self) -> str:
         return f"<H2Session {self.client!r} streams={len(self.exchanges)}>"
 
-    # -- input ------------------------------------------------------------------------
-
-    def feed(self, data: bytes) -> None:
-        """Bytes that arrived before the switch (the preface, an Upgrade's leftovers)."""
-        self._handle(self.machine.receive_data(data, now=self.server.now))
-
-    def on_io(self, readable: bool, writable: bool) -> None:
-        """The socket is ready."""
-        if self.closed:
-            return
-        try:
-            if readable:
-                channel = self.channel
-                if channel.state.value != "open":
-                    channel.receive()  # draining towards the peer's EOF
-                else:
-                    data = channel.receive_raw()
-                    if data == b"":
-                        self._handle(self.machine.receive_eof())
-                    elif data is not None:
-                        self._handle(self.machine.receive_data(data, now=self.server.now))
-            self.advance()
-        except Exception as exc:
-            self._fail(exc)
-
-    def on_timer(self) -> None:
-        """The channel's timer fired."""
-        if self.closed:
-            return
-        try:
-            events, due = self.channel.expire(self.server.now)
-            if events:
-                self._handle(events)
-            for name in due:
-                if name in {"idle", "lifetime"}:
-                    self.server.metrics.timeout(name)
-                    self.shutdown()  # GOAWAY: streams in flight finish
-                elif name == "write":
-                    self.server.metrics.timeout("write")
-                    self.close(reset=True)
-                    return
-                elif name == "linger":
-                    self.close()
-                    return
-            self.advance()
-        except Exception as exc:
-            self._fail(exc)
+    def _on_due(self, name: str) -> None:
+        if name in {"idle", "lifetime"}:
+            self.server.metrics.timeout(name)
+            self.shutdown()  # GOAWAY: streams in flight finish
 
     def _handle(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -342,7 +283,7 @@ class H2Session:
         """After ``Upgrade: h2c``: the machine hands out the request as stream 1; its body
         was read over HTTP/1.1 and is attached here."""
         self._upgrade_body = body
-        self.feed(b"")
+        self._handle(self.machine.receive_data(b"", now=self.server.now))
 
     def _drop(self, stream_id: int) -> None:
         exchange = self.exchanges.pop(stream_id, None)
@@ -463,23 +404,9 @@ class H2Session:
 
     # -- the turn's end ---------------------------------------------------------------
 
-    def advance(self) -> None:
-        """Pull bodies, flush, and close once the machine is done."""
-        if self.closed:
-            return
-        try:
-            if self.streaming:
-                self._pull()
-            channel = self.channel
-            channel.flush()
-            if channel.state.value == "open" and self.machine.state.name == "CLOSED":
-                channel.close_after_flush()
-            if channel.finished:
-                self.close()
-                return
-            channel.update()
-        except Exception as exc:
-            self._fail(exc)
+    def _before_flush(self) -> None:
+        if self.streaming:
+            self._pull()
 
     def _idle(self) -> None:
         """Arm the keep-alive deadline while no stream is open, clear it otherwise."""
@@ -501,24 +428,11 @@ class H2Session:
                 self.channel.close_after_flush()
         self.server.mark_dirty(self.owner)
 
-    def _fail(self, exc: Exception) -> None:
-        if not isinstance(exc, (NetworkError, ProtocolError)):
-            self.server.metrics.handler_errors.inc()
-            log.error("HTTP/2 connection to %r aborted: %s", self.client, exc, exc_info=exc)
-        self.close(reset=True)
-
-    def close(self, *, reset: bool = False) -> None:
-        """Close the connection now."""
-        if self.closed:
-            return
-        self.release()
-        self.owner.close(reset=reset)
-
     def release(self) -> None:
         """Let go of every stream (the connection is closing); idempotent."""
         if self.closed:
             return
-        self.closed = True
+        super().release()
         for stream in self.streaming.values():
             discard_body(stream)
         self.streaming.clear()

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
-from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Phase, Timeout
+from sockit.errors import ConnectionClosed, LocalProtocolError, Phase, Timeout
 from sockit.observe import get_logger
 from sockit.proto.events import Event
 from sockit.proto.ws import (
@@ -42,11 +42,10 @@ from sockit.proto.ws import (
     TextMessage,
 )
 from sockit.proto.ws import Connection as WSConnection
+from sockit.server.session import SwitchedSession
 
 if TYPE_CHECKING:
-    from sockit.net.channel import Channel
     from sockit.server.connection import HTTPConnection
-    from sockit.server.core import HTTPServer
 
 __all__ = ["WSSession", "WebSocket"]
 
@@ -161,10 +160,13 @@ class WebSocket:
             self._cond.notify_all()
 
 
-class WSSession:
+class WSSession(SwitchedSession):
     """The WebSocket half of an :class:`~sockit.server.connection.HTTPConnection` (internal)."""
 
-    __slots__ = ("_send_cond", "channel", "closed", "machine", "owner", "server", "socket")
+    __slots__ = ("_send_cond", "socket")
+
+    protocol = "WebSocket"
+    machine: WSConnection
 
     def __init__(
         self,
@@ -173,63 +175,15 @@ class WSSession:
         subprotocol: str | None,
         compressed: bool,
     ) -> None:
-        self.owner = owner
-        self.server: HTTPServer = owner.server
-        self.machine = machine
-        self.channel: Channel[WSConnection] = owner.channel.switch(machine)
-        self.channel.reading = True
-        self.channel.set_deadline("read", None)
+        super().__init__(owner, machine)
         self.channel.set_deadline("lifetime", None)
-        self.closed = False
         self.socket = WebSocket(self, subprotocol, compressed)
         self._send_cond = threading.Condition()
 
     # -- the loop ---------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
-        """Bytes that followed the upgrade request (frames sent early)."""
-        if data:
-            self._handle(self.machine.receive_data(data, now=self.server.now))
-
-    def on_io(self, readable: bool, writable: bool) -> None:
-        """The socket is ready."""
-        if self.closed:
-            return
-        try:
-            if readable:
-                channel = self.channel
-                if channel.state.value != "open":
-                    channel.receive()  # draining towards the peer's EOF
-                else:
-                    data = channel.receive_raw()
-                    if data == b"":
-                        self._handle(self.machine.receive_eof())
-                        self.socket._mark_closed(1006, "connection lost")
-                    elif data is not None:
-                        self._handle(self.machine.receive_data(data, now=self.server.now))
-            self.advance()
-        except Exception as exc:
-            self._fail(exc)
-
-    def on_timer(self) -> None:
-        """The channel's timer fired (the machine's pings, write stall, linger)."""
-        if self.closed:
-            return
-        try:
-            events, due = self.channel.expire(self.server.now)
-            if events:
-                self._handle(events)
-            for name in due:
-                if name == "write":
-                    self.server.metrics.timeout("write")
-                    self.close(reset=True)
-                    return
-                if name == "linger":
-                    self.close()
-                    return
-            self.advance()
-        except Exception as exc:
-            self._fail(exc)
+    def _on_eof(self) -> None:
+        self.socket._mark_closed(1006, "connection lost")
 
     def _handle(self, events: Sequence[Event]) -> None:
         socket = self.socket
@@ -246,24 +200,10 @@ class WSSession:
                 if kind is ConnectionFailed:
                     self.server.metrics.refusal("ws_protocol")
 
-    def advance(self) -> None:
-        """Flush, and close once the close handshake is over."""
-        if self.closed:
-            return
-        try:
-            channel = self.channel
-            channel.flush()
-            if channel.state.value == "open" and self.machine.state.name == "CLOSED":
-                channel.close_after_flush()
-            if channel.finished:
-                self.close()
-                return
-            channel.update()
-            if channel.writable:
-                with self._send_cond:
-                    self._send_cond.notify_all()
-        except Exception as exc:
-            self._fail(exc)
+    def _after_update(self) -> None:
+        if self.channel.writable:
+            with self._send_cond:
+                self._send_cond.notify_all()
 
     def resume_reading(self) -> None:
         """The application took messages: read again."""
@@ -327,24 +267,11 @@ class WSSession:
             return
         self.server.mark_dirty(self.owner)
 
-    def _fail(self, exc: Exception) -> None:
-        if not isinstance(exc, NetworkError):
-            log.error("WebSocket connection to %r aborted: %s", self.owner.client, exc,
-                      exc_info=exc)
-        self.close(reset=True)
-
-    def close(self, *, reset: bool = False) -> None:
-        """Close the connection now."""
-        if self.closed:
-            return
-        self.release()
-        self.owner.close(reset=reset)
-
     def release(self) -> None:
         """The connection is closing: wake every waiting thread."""
         if self.closed:
             return
-        self.closed = True
+        super().release()
         self.socket._mark_closed(1006, "connection closed")
         with self._send_cond:
             self._send_cond.notify_all()
