@@ -67,7 +67,7 @@ from sockit.server.response import (
     reason_bytes,
 )
 from sockit.server.ws import WebSocket, WSSession
-from sockit.server.wsswitch import accept_websocket
+from sockit.server.wsswitch import accept_websocket, is_websocket_request
 
 if TYPE_CHECKING:
     from sockit.server.core import HTTPServer
@@ -600,6 +600,10 @@ class HTTPConnection:
         server = self.server
         server.metrics.refusal(reason)
         self.send_error(status)
+
+    def is_websocket(self, req: ServerRequest) -> bool:
+        """Whether ``req`` asks for ``Upgrade: websocket``."""
+        return is_websocket_request(req)
 
     def accept_websocket(
         self,

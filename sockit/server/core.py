@@ -134,7 +134,12 @@ class HTTPServer(Closing):
         self.ws_limits = WSLimits() if websocket is None else websocket
         #: HTTP/2 settings (cleartext: prior knowledge and ``Upgrade: h2c``); ``None``: off.
         #: Flow control is always manual: the server returns credit as it can hold bodies.
-        h2 = (H2Config() if http2 is True else None) if isinstance(http2, bool) else http2
+        #: By default WebSocket over HTTP/2 (RFC 8441) is advertised too.
+        h2 = (
+            (H2Config(enable_connect_protocol=True) if http2 is True else None)
+            if isinstance(http2, bool)
+            else http2
+        )
         self.http2: H2Config | None = (
             None if h2 is None else dataclasses.replace(h2, auto_window_update=False)
         )

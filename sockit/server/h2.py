@@ -23,7 +23,7 @@ Connection-specific fields an application sets for HTTP/1.1 (``Connection``,
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Final, NoReturn
+from typing import IO, TYPE_CHECKING, Final
 
 from sockit.errors import LocalProtocolError, NetworkError
 from sockit.observe import get_logger
@@ -49,13 +49,18 @@ from sockit.proto.http2 import (
 from sockit.proto.http2 import (
     Request as H2Request,
 )
+from sockit.server.h2ws import H2WebSocket, accept_on_stream
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
 from sockit.server.response import discard_body, header_pairs
 from sockit.server.session import SwitchedSession
+from sockit.server.wsswitch import run_on_loop
 
 if TYPE_CHECKING:
+    from sockit.limits import WSLimits
+    from sockit.proto.ws import DeflateConfig
     from sockit.server.connection import HTTPConnection
     from sockit.server.core import HTTPServer
+    from sockit.server.ws import WebSocket
 
 __all__ = ["PREFACE", "H2Exchange", "H2Session", "h2c_settings"]
 
@@ -70,6 +75,8 @@ _STREAM_LOW_WATER: Final = 64 * 1024
 #: Most bytes pulled from all streamed bodies of one connection per loop turn.
 _TURN_BYTES: Final = 256 * 1024
 _FILE_CHUNK: Final = 64 * 1024
+#: WebSocket frames a client may send on an extended CONNECT before it is answered.
+_EARLY_WS_BYTES: Final = 64 * 1024
 
 
 class H2Exchange:
@@ -86,6 +93,8 @@ class H2Exchange:
         "session",
         "size",
         "stream_id",
+        "websocket",
+        "ws",
     )
 
     def __init__(self, session: H2Session, stream_id: int) -> None:
@@ -103,6 +112,10 @@ class H2Exchange:
         self.owed = 0
         #: Body bytes read before the switch (``Upgrade: h2c``), never counted as buffered.
         self.preloaded = 0
+        #: An extended CONNECT for ``:protocol websocket`` (RFC 8441).
+        self.websocket = False
+        #: The WebSocket on this stream once accepted.
+        self.ws: H2WebSocket | None = None
 
     @property
     def server(self) -> HTTPServer:
@@ -130,11 +143,22 @@ class H2Exchange:
         """Answer on this stream (see :meth:`ServerRequest.respond`); ``reason`` is unused."""
         self.session.respond(self, status, headers, body)
 
+    def is_websocket(self, req: ServerRequest) -> bool:
+        """Whether the stream is an extended CONNECT for ``websocket`` (RFC 8441)."""
+        return self.websocket
+
     def accept_websocket(
-        self, req: ServerRequest, subprotocol: str | None, compression: object, limits: object
-    ) -> NoReturn:
-        """WebSocket over HTTP/2 (RFC 8441) is not offered yet: always refused."""
-        raise LocalProtocolError("WebSocket over HTTP/2 (extended CONNECT) is not served yet")
+        self,
+        req: ServerRequest,
+        subprotocol: str | None,
+        compression: bool | DeflateConfig,
+        limits: WSLimits | None,
+    ) -> WebSocket:
+        """Answer 200 on the stream and carry a WebSocket on it (see :mod:`.h2ws`)."""
+        return run_on_loop(
+            self.session.server,
+            lambda: accept_on_stream(self, req, subprotocol, compression, limits),
+        )
 
     def send_error(self, status: int) -> None:
         """A short text answer (the server's refusals, such as ``503`` while closing)."""
@@ -203,7 +227,7 @@ class H2Session(SwitchedSession):
             exchange.size = exchange.preloaded = len(self._upgrade_body)
             self._upgrade_body = b""
         self.exchanges[event.stream_id] = exchange
-        exchange.request = ServerRequest(
+        request = exchange.request = ServerRequest(
             exchange,
             _as_h1_request(event),
             b"",
@@ -211,6 +235,12 @@ class H2Session(SwitchedSession):
             self.client,
         )
         self._idle()
+        if event.method == b"CONNECT" and event.protocol == b"websocket":
+            # RFC 8441: the stream stays open for frames; the app decides now
+            exchange.websocket = True
+            exchange.delivered = True
+            self.server.metrics.request(b"CONNECT")
+            self.server.deliver(request)
 
     def _on_data(self, event: Data) -> None:
         stream_id = event.stream_id
@@ -218,6 +248,17 @@ class H2Session(SwitchedSession):
         machine = self.machine
         machine.acknowledge_received_data(0, n)  # connection credit: always, at once
         exchange = self.exchanges.get(stream_id)
+        if exchange is not None and exchange.websocket:
+            machine.acknowledge_received_data(stream_id, n, connection=False)
+            if exchange.ws is not None:
+                exchange.ws.receive(event.data)
+            elif exchange.size + n <= _EARLY_WS_BYTES:  # frames sent before the answer
+                exchange.body.append(event.data)
+                exchange.size += n
+            else:
+                machine.send(ResetStream(stream_id, ErrorCode.REFUSED_STREAM))
+                self._finish(stream_id)
+            return
         if exchange is None or exchange.request is None or exchange.delivered:
             machine.acknowledge_received_data(stream_id, n, connection=False)
             return
@@ -264,7 +305,10 @@ class H2Session(SwitchedSession):
 
     def _on_end(self, stream_id: int) -> None:
         exchange = self.exchanges.get(stream_id)
-        if exchange is None or exchange.request is None:
+        if exchange is not None and exchange.ws is not None:
+            exchange.ws.receive_end()
+            return
+        if exchange is None or exchange.request is None or exchange.delivered:
             return
         request = exchange.request
         parts = exchange.body
@@ -285,8 +329,15 @@ class H2Session(SwitchedSession):
         self._upgrade_body = body
         self._handle(self.machine.receive_data(b"", now=self.server.now))
 
+    def ws_done(self, stream_id: int) -> None:
+        """A WebSocket stream finished its close handshake (or ended)."""
+        self._finish(stream_id)
+
     def _drop(self, stream_id: int) -> None:
         exchange = self.exchanges.pop(stream_id, None)
+        if exchange is not None and exchange.ws is not None:
+            exchange.ws.closed = True
+            exchange.ws.socket._mark_closed(1006, "stream reset")
         if exchange is not None and not exchange.delivered and exchange.request is not None:
             self._buffered -= exchange.size - exchange.preloaded
             self._release_owed()
@@ -436,6 +487,10 @@ class H2Session(SwitchedSession):
         for stream in self.streaming.values():
             discard_body(stream)
         self.streaming.clear()
+        for exchange in self.exchanges.values():
+            if exchange.ws is not None:
+                exchange.ws.closed = True
+                exchange.ws.socket._mark_closed(1006, "connection closed")
         self.exchanges.clear()  # a late respond() finds no stream and discards its body
 
     @property

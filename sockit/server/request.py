@@ -66,6 +66,10 @@ class RequestOwner(Protocol):
         """Answer with a short error text."""
         ...
 
+    def is_websocket(self, req: ServerRequest) -> bool:
+        """Whether ``req`` asks for a WebSocket (Upgrade, or RFC 8441 extended CONNECT)."""
+        ...
+
     def accept_websocket(
         self,
         req: ServerRequest,
@@ -236,10 +240,9 @@ class ServerRequest:
 
     @property
     def is_websocket(self) -> bool:
-        """Whether this is a WebSocket upgrade request (``GET`` with ``Upgrade: websocket``)."""
-        from sockit.server.wsswitch import is_websocket_request  # noqa: PLC0415 - lazy
-
-        return is_websocket_request(self)
+        """Whether this asks for a WebSocket: ``GET`` with ``Upgrade: websocket`` over
+        HTTP/1.1, or an extended ``CONNECT`` with ``:protocol websocket`` over HTTP/2."""
+        return self._conn.is_websocket(self)
 
     def accept_websocket(
         self,

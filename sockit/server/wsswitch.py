@@ -11,7 +11,7 @@ after its request (early frames) go to the WebSocket machine.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sockit.errors import LocalProtocolError
 from sockit.limits import WSLimits
@@ -27,11 +27,16 @@ from sockit.proto.ws import (
 )
 from sockit.server.ws import WebSocket, WSSession
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sockit.server.connection import HTTPConnection
+    from sockit.server.core import HTTPServer
     from sockit.server.request import ServerRequest
 
-__all__ = ["accept_websocket", "is_websocket_request"]
+__all__ = ["accept_websocket", "is_websocket_request", "run_on_loop"]
 
 #: How long a thread other than the loop's waits for the loop to accept.
 _ACCEPT_WAIT = 30.0
@@ -58,15 +63,21 @@ def accept_websocket(
     limits: WSLimits | None = None,
 ) -> WebSocket:
     """Accept ``request``'s upgrade on ``conn`` (from any thread; runs on the loop)."""
-    server = conn.server
+    return run_on_loop(
+        conn.server, lambda: _accept_on_loop(conn, request, subprotocol, compression, limits)
+    )
+
+
+def run_on_loop(server: HTTPServer, call: Callable[[], T]) -> T:
+    """``call()`` on the server's loop thread (now, if this is it); its result or error."""
     if server.loop_thread is None or server.loop_thread == threading.get_ident():
-        return _accept_on_loop(conn, request, subprotocol, compression, limits)
+        return call()
     done = threading.Event()
-    outcome: list[WebSocket | BaseException] = []
+    outcome: list[T | BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append(_accept_on_loop(conn, request, subprotocol, compression, limits))
+            outcome.append(call())
         except BaseException as exc:
             outcome.append(exc)
         finally:
@@ -74,7 +85,7 @@ def accept_websocket(
 
     server.call_soon(run)
     if not done.wait(_ACCEPT_WAIT) or not outcome:
-        raise LocalProtocolError("the server loop did not accept the WebSocket in time")
+        raise LocalProtocolError("the server loop did not answer in time")
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
