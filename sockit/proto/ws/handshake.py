@@ -31,6 +31,7 @@ import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sockit.errors import LocalProtocolError
 from sockit.proto.events import ConnectionTerminated, Event
@@ -38,7 +39,11 @@ from sockit.proto.http.headers import Headers
 from sockit.proto.ws.errors import HandshakeError
 from sockit.proto.ws.extensions import DeflateConfig, DeflateParams
 
+if TYPE_CHECKING:
+    from sockit.proto.http1 import Connection as HTTP1Connection
+
 __all__ = [
+    "HandshakeMachine",
     "WEBSOCKET_GUID",
     "WEBSOCKET_VERSION",
     "AcceptConnection",
@@ -151,6 +156,37 @@ def next_state(state: HandshakeState, trigger: Trigger) -> HandshakeState:
 
 
 # -- what the server sees --------------------------------------------------------------
+
+
+class HandshakeMachine:
+    """What both handshake machines share: the state, the contract's timer methods
+    (no timers of their own: ``WSLimits.handshake_timeout`` is the driver's) and the
+    bytes after the handshake once it is OPEN."""
+
+    __slots__ = ()
+
+    _state: HandshakeState
+    _h1: HTTP1Connection
+
+    @property
+    def state(self) -> HandshakeState:
+        """Where the handshake is."""
+        return self._state
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Once OPEN: the bytes that followed the handshake (the peer's early frames)."""
+        if self._state is HandshakeState.OPEN:
+            return self._h1.trailing_data
+        return b""
+
+    def next_deadline(self) -> float | None:
+        """No timers: ``WSLimits.handshake_timeout`` is the driver's. Always ``None``."""
+        return None
+
+    def handle_timeout(self, now: float) -> list[Event]:
+        """Nothing is ever due (see :meth:`next_deadline`)."""
+        return []
 
 
 @dataclass(frozen=True, slots=True)

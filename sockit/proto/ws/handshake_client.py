@@ -56,6 +56,7 @@ from sockit.proto.ws.handshake import (
     WEBSOCKET_VERSION,
     HandshakeAccepted,
     HandshakeClosed,
+    HandshakeMachine,
     HandshakeRejected,
     HandshakeState,
     Trigger,
@@ -94,7 +95,7 @@ def _fail(message: str) -> HandshakeError:
     return HandshakeError(f"invalid opening handshake response: {message}", http_status=None)
 
 
-class ClientHandshake:
+class ClientHandshake(HandshakeMachine):
     """The client's opening-handshake machine over an HTTP/1.1 client connection.
 
     ``host`` is the Host field (``name[:port]``), ``path`` the request-target
@@ -190,11 +191,6 @@ class ClientHandshake:
     # -- state ------------------------------------------------------------------
 
     @property
-    def state(self) -> HandshakeState:
-        """Where the handshake is."""
-        return self._state
-
-    @property
     def key(self) -> str:
         """The Sec-WebSocket-Key sent."""
         return self._key.decode("ascii")
@@ -208,21 +204,6 @@ class ClientHandshake:
     def deflate(self) -> DeflateParams | None:
         """The permessage-deflate parameters in force once OPEN (``None``: no compression)."""
         return None if self._accepted is None else self._accepted.deflate
-
-    @property
-    def trailing_data(self) -> bytes:
-        """Once OPEN: the bytes that followed the ``101``'s head (early frames)."""
-        if self._state is HandshakeState.OPEN:
-            return self._h1.trailing_data
-        return b""
-
-    def next_deadline(self) -> float | None:
-        """No timers: ``WSLimits.handshake_timeout`` is the driver's. Always ``None``."""
-        return None
-
-    def handle_timeout(self, now: float) -> list[Event]:
-        """Nothing is ever due (see :meth:`next_deadline`)."""
-        return []
 
     def send(self, event: Event) -> None:
         """Nothing can be sent: the request is queued by the constructor."""

@@ -62,6 +62,7 @@ from sockit.proto.ws.handshake import (
     WEBSOCKET_VERSION,
     AcceptConnection,
     HandshakeClosed,
+    HandshakeMachine,
     HandshakeRequest,
     HandshakeState,
     RejectConnection,
@@ -230,7 +231,7 @@ def reject_response(
     return code, fields, body
 
 
-class ServerHandshake:
+class ServerHandshake(HandshakeMachine):
     """The server's opening-handshake machine over an HTTP/1.1 server connection.
 
     See the module docstring. ``config`` configures the HTTP/1.1 machine
@@ -251,11 +252,6 @@ class ServerHandshake:
     # -- state ------------------------------------------------------------------
 
     @property
-    def state(self) -> HandshakeState:
-        """Where the handshake is."""
-        return self._state
-
-    @property
     def request(self) -> WebSocketRequest | None:
         """The checked request, once it arrived."""
         return self._request
@@ -269,21 +265,6 @@ class ServerHandshake:
     def deflate(self) -> DeflateParams | None:
         """The permessage-deflate parameters in force once OPEN (``None``: no compression)."""
         return self._deflate
-
-    @property
-    def trailing_data(self) -> bytes:
-        """Once OPEN: the bytes the client sent after its request (early frames)."""
-        if self._state is HandshakeState.OPEN:
-            return self._h1.trailing_data
-        return b""
-
-    def next_deadline(self) -> float | None:
-        """No timers: ``WSLimits.handshake_timeout`` is the driver's. Always ``None``."""
-        return None
-
-    def handle_timeout(self, now: float) -> list[Event]:
-        """Nothing is ever due (see :meth:`next_deadline`)."""
-        return []
 
     def _move(self, trigger: Trigger) -> None:
         self._state = next_state(self._state, trigger)
