@@ -133,3 +133,32 @@ def best_rate(
         run(n)
         best = max(best, n / (time.perf_counter() - start))
     return best
+
+
+def server_rounds(
+    kinds: list[str],
+    rounds: int,
+    measure: Callable[[str, Path], tuple[float, str]],
+    title: str,
+) -> None:
+    """Run ``measure(kind, tmpdir) -> (rate, note)`` for each server in interleaved
+    rounds (a different one first each round), then print best and median rates,
+    sockit's ratio to each, and any error note (``"no errors"`` when clean)."""
+    import statistics
+    import tempfile
+
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    notes: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for r in range(rounds):
+            for kind in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+                rate, note = measure(kind, Path(tmpdir))
+                rates[kind].append(rate)
+                if note != "no errors":
+                    notes[kind] = note
+    best = {k: max(v) for k, v in rates.items()}
+    print(f"{title}, best of {rounds} rounds")
+    print(f"{'server':<10}{'best req/s':>12}{'median':>12}{'sockit ratio':>14}  errors")
+    for kind in kinds:
+        print(f"{kind:<10}{best[kind]:>12,.0f}{statistics.median(rates[kind]):>12,.0f}"
+              f"{best['sockit'] / best[kind]:>13.2f}x  {notes.get(kind, 'no errors')}")

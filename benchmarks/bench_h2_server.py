@@ -18,15 +18,13 @@ import argparse
 import importlib.util
 import os
 import re
-import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _support import find_program, free_port, nginx_config, running
+from _support import find_program, free_port, nginx_config, running, server_rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,24 +82,14 @@ def main() -> int:
         print("hypercorn missing: pip install -e '.[bench]'", file=sys.stderr)
     if find_program("nginx"):
         kinds.append("nginx")
-    rates: dict[str, list[float]] = {k: [] for k in kinds}
-    notes: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        for r in range(args.rounds):
-            for kind in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
-                with server(kind, Path(tmpdir)) as port:
-                    run_h2load(port, min(2000, args.n), args.c, args.m)  # warm-up
-                    rate, note = run_h2load(port, args.n, args.c, args.m)
-                rates[kind].append(rate)
-                if note != "no errors":
-                    notes[kind] = note
-    best = {k: max(v) for k, v in rates.items()}
-    print(f"h2load -n {args.n} -c {args.c} -m {args.m} GET /hello (h2c), "
-          f"best of {args.rounds} rounds")
-    print(f"{'server':<10}{'best req/s':>12}{'median':>12}{'sockit ratio':>14}  errors")
-    for kind in kinds:
-        print(f"{kind:<10}{best[kind]:>12,.0f}{statistics.median(rates[kind]):>12,.0f}"
-              f"{best['sockit'] / best[kind]:>13.2f}x  {notes.get(kind, 'no errors')}")
+
+    def measure(kind: str, tmp: Path) -> tuple[float, str]:
+        with server(kind, tmp) as port:
+            run_h2load(port, min(2000, args.n), args.c, args.m)  # warm-up
+            return run_h2load(port, args.n, args.c, args.m)
+
+    title = f"h2load -n {args.n} -c {args.c} -m {args.m} GET /hello (h2c)"
+    server_rounds(kinds, args.rounds, measure, title)
     return 0
 
 

@@ -17,15 +17,13 @@ import argparse
 import importlib.util
 import re
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _support import find_program, free_port, nginx_config, running
+from _support import find_program, free_port, nginx_config, running, server_rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,23 +74,13 @@ def main() -> int:
         print("uvicorn/httptools/uvloop missing: pip install -e '.[bench]'", file=sys.stderr)
     if find_program("nginx"):
         kinds.append("nginx")
-    rates: dict[str, list[float]] = {k: [] for k in kinds}
-    notes: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        for r in range(args.rounds):
-            for kind in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
-                with server(kind, Path(tmpdir)) as port:
-                    run_wrk(port, 1)  # warm-up
-                    rate, note = run_wrk(port, args.seconds)
-                rates[kind].append(rate)
-                if note != "no errors":
-                    notes[kind] = note
-    best = {k: max(v) for k, v in rates.items()}
-    print(f"wrk -t1 -c50 -d{args.seconds:.0f}s GET /hello, best of {args.rounds} rounds")
-    print(f"{'server':<10}{'best req/s':>12}{'median':>12}{'sockit ratio':>14}  errors")
-    for kind in kinds:
-        print(f"{kind:<10}{best[kind]:>12,.0f}{statistics.median(rates[kind]):>12,.0f}"
-              f"{best['sockit'] / best[kind]:>13.2f}x  {notes.get(kind, 'no errors')}")
+
+    def measure(kind: str, tmp: Path) -> tuple[float, str]:
+        with server(kind, tmp) as port:
+            run_wrk(port, 1)  # warm-up
+            return run_wrk(port, args.seconds)
+
+    server_rounds(kinds, args.rounds, measure, f"wrk -t1 -c50 -d{args.seconds:.0f}s GET /hello")
     return 0
 
 
