@@ -28,6 +28,9 @@ EXPECTED: dict[str, list[str]] = {
         "200 POST /upload got 1500 body bytes",
         "HTTP/1.1 400 Bad Request | refused: both Content-Length and Transfer-Encoding",
     ],
+    "pool_server.py": [
+        "pool server ok: 5 clients, every ping answered, idle closed, drained without force"
+    ],
     "ws_chat.py": ["ws chat ok: 3 clients, 9 messages delivered"],
     "utf8_stream.py": [
         "accepted: 'Hello, wörld'",
