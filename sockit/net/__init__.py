@@ -4,6 +4,7 @@ Everything here touches the operating system; the protocol machines it feeds
 live in :mod:`sockit.proto`. See ``docs/net.md``.
 """
 
+from sockit.net.backoff import Backoff, CircuitBreaker, CircuitOpen, CircuitState
 from sockit.net.bandwidth import BandwidthLimiter
 from sockit.net.cidr import CIDRList
 from sockit.net.iptrack import IPTracker, IPTrackerStats, client_key
@@ -46,6 +47,8 @@ from sockit.net.reactor import (
     available_backends,
     default_backend_name,
 )
+from sockit.net.reconnect import Reconnector, ReconnectState, SendInterrupted
+from sockit.net.retry import Retry, default_retryable, parse_retry_after
 from sockit.net.sockopts import (
     DEFAULT,
     SocketStats,
@@ -80,8 +83,12 @@ __all__ = [
     "SAFE_PAYLOAD",
     "WRITE",
     "Admission",
+    "Backoff",
     "BandwidthLimiter",
     "CIDRList",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "CircuitState",
     "CloseReason",
     "ConnectionIdle",
     "ConnectionPool",
@@ -101,13 +108,17 @@ __all__ = [
     "PoolStats",
     "PooledConnection",
     "Reactor",
+    "ReconnectState",
+    "Reconnector",
     "RefusalReason",
     "Refused",
     "Registration",
+    "Retry",
     "SYNAction",
     "SYNProtector",
     "SYNStats",
     "SYNVerdict",
+    "SendInterrupted",
     "SendResult",
     "SignalEvent",
     "Socket",
@@ -127,11 +138,13 @@ __all__ = [
     "connect_udp",
     "connect_unix",
     "default_backend_name",
+    "default_retryable",
     "get_default_timeout",
     "listen_backlog_max",
     "listen_tcp",
     "listen_unix",
     "live_sockets",
+    "parse_retry_after",
     "reuseport_group",
     "set_default_timeout",
     "set_defer_accept",
