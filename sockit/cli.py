@@ -7,6 +7,7 @@ Subcommands register themselves in :data:`COMMANDS`; each gets an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -116,6 +117,11 @@ def _get_configure(parser: argparse.ArgumentParser) -> None:
         "-d", "--data", default=None, help="request body; @FILE reads it from FILE (POST)"
     )
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write body to FILE")
+    parser.add_argument(
+        "-x", "--proxy", default=None, metavar="URL",
+        help="tunnel through a proxy: socks4/socks4a/socks5/socks5h/http:// URL "
+        "(default: the *_PROXY environment variables)",
+    )
     parser.add_argument("-i", "--include", action="store_true", help="print response headers")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the exchange on stderr")
     parser.add_argument("--fail", action="store_true", help="exit 22 on HTTP status >= 400")
@@ -159,7 +165,9 @@ def _get_run(args: argparse.Namespace) -> int:
     method = args.method or ("POST" if body is not None else "GET")
     err = sys.stderr
     try:
-        with HTTPClient(http2_prior_knowledge=args.http2_prior_knowledge) as client, client.request(
+        with HTTPClient(
+            http2_prior_knowledge=args.http2_prior_knowledge, proxy=args.proxy
+        ) as client, client.request(
             method, args.url, headers=headers, body=body, timeout=args.timeout, stream=True
         ) as response:
             head = f"{response.http_version} {response.status_code} {response.reason}"
@@ -254,6 +262,35 @@ def _ws_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _socks_configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=1080, help="port (default: 1080; 0 picks one)")
+    parser.add_argument("--user", default=None, help="require RFC 1929 auth as USER")
+    parser.add_argument("--password", default=None, help="the password for --user")
+    parser.add_argument("--no-udp", action="store_true", help="refuse UDP ASSOCIATE")
+
+
+def _socks_run(args: argparse.Namespace) -> int:
+    from sockit.server.socks import SOCKSProxyServer  # noqa: PLC0415 - keep `sockit info` light
+
+    if (args.user is None) != (args.password is None):
+        print("sockit socks: --user and --password go together", file=sys.stderr)
+        return 2
+    users = {args.user: args.password} if args.user is not None else None
+    try:
+        with SOCKSProxyServer(args.host, args.port, users=users,
+                              allow_udp=not args.no_udp) as server:
+            host, port = server.address
+            print(f"sockit {__version__} SOCKS proxy on {host}:{port} (Ctrl-C to stop)",
+                  flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
+    except SockitError as exc:
+        print(f"sockit socks: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "info": Command(
         "info",
@@ -278,6 +315,12 @@ COMMANDS: dict[str, Command] = {
         "talk to a WebSocket: stdin lines go out as messages, messages come to stdout",
         _ws_configure,
         _ws_run,
+    ),
+    "socks": Command(
+        "socks",
+        "run a SOCKS5 (and SOCKS4/4a) proxy; --user/--password require RFC 1929 auth",
+        _socks_configure,
+        _socks_run,
     ),
 }
 

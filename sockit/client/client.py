@@ -41,6 +41,7 @@ from sockit.client.body import BodyInput, RequestBody, prepare_body
 from sockit.client.connection import HTTPConnection, connect_origin, open_connection
 from sockit.client.h2conn import H2ClientConnection, H2Stream
 from sockit.client.pool import ConnectionPool, PoolStats
+from sockit.client.proxying import ProxyChooser
 from sockit.client.response import BodySource, BodyStream, Response, SourceKeeper
 from sockit.client.timeouts import Deadlines, TimeoutSpec, resolve_timeouts
 from sockit.errors import (
@@ -59,6 +60,7 @@ from sockit.proto.http1 import HTTP1Config, InformationalResponse, Request
 from sockit.proto.http1 import Response as H1Response
 from sockit.proto.http1.coding import decoder_for, parse_content_encoding, supported_codings
 from sockit.proto.http2 import H2Config
+from sockit.proto.proxy_url import ProxyURL
 
 __all__ = ["HTTPClient"]
 
@@ -145,6 +147,11 @@ class HTTPClient(Closing):
     first byte (no Upgrade round trip): one connection per origin carries
     the requests of every thread as concurrent streams; ``http2`` configures
     that connection.
+    ``proxy`` (a URL such as ``socks5h://user:pw@host:1080`` or
+    ``http://proxy:3128``, or a :class:`~sockit.proto.proxy_url.ProxyURL`)
+    tunnels every connection through that proxy; without it, ``trust_env``
+    (default) honours ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
+    like curl. Every proxy is used as a tunnel (``CONNECT`` for HTTP proxies).
     """
 
     def __init__(
@@ -157,7 +164,10 @@ class HTTPClient(Closing):
         decode_content: bool = True,
         http2_prior_knowledge: bool = False,
         http2: H2Config | None = None,
+        proxy: str | ProxyURL | None = None,
+        trust_env: bool = True,
     ) -> None:
+        self._proxies = ProxyChooser(proxy, trust_env=trust_env)
         self._limits = ClientLimits() if limits is None else limits
         if not isinstance(self._limits, ClientLimits):
             raise LocalProtocolError("limits must be a ClientLimits")
@@ -182,7 +192,10 @@ class HTTPClient(Closing):
         self._h2_lock = threading.Lock()
         config = self._http1
         self._pool = ConnectionPool(
-            self._limits, lambda origin, dl: open_connection(origin, dl, config)
+            self._limits,
+            lambda origin, dl: open_connection(
+                origin, dl, config, self._proxies.for_origin(origin)
+            ),
         )
 
     # -- life cycle ----------------------------------------------------------
@@ -366,7 +379,8 @@ class HTTPClient(Closing):
             conn = self._h2_conns.get(origin)
             if conn is not None and conn.usable:
                 return conn
-        sock = connect_origin(origin, dl)  # outside the lock: connecting takes time
+        # outside the lock: connecting takes time
+        sock = connect_origin(origin, dl, self._proxies.for_origin(origin))
         fresh = H2ClientConnection(sock, origin, self._h2_config)
         with self._h2_lock:
             current = self._h2_conns.get(origin)

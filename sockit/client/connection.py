@@ -22,7 +22,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final
@@ -37,6 +37,7 @@ from sockit.errors import (
     Timeout,
 )
 from sockit.net import Socket, connect_tcp, connect_unix
+from sockit.net.proxy import open_proxy_handshake, run_handshake
 from sockit.proto.events import Event, Role
 from sockit.proto.http.percent import unquote
 from sockit.proto.http.url import Origin
@@ -48,8 +49,9 @@ from sockit.proto.http1 import (
     HTTP1Config,
     Request,
 )
+from sockit.proto.proxy_url import ProxyURL
 
-__all__ = ["HTTPConnection", "connect_origin", "open_connection"]
+__all__ = ["HTTPConnection", "connect_origin", "connect_origin_with_data", "open_connection"]
 
 _POLLIN: Final = select.POLLIN | select.POLLPRI
 _POLLOUT: Final = select.POLLOUT
@@ -125,18 +127,55 @@ def _nearest(*bounds: tuple[float | None, Phase]) -> tuple[float | None, Phase]:
     return best
 
 
-def open_connection(origin: Origin, dl: Deadlines, config: HTTP1Config) -> HTTPConnection:
+def open_connection(
+    origin: Origin, dl: Deadlines, config: HTTP1Config, proxy: ProxyURL | None = None
+) -> HTTPConnection:
     """A new HTTP/1.1 connection to ``origin`` (see :func:`connect_origin`)."""
-    return HTTPConnection(connect_origin(origin, dl), origin, config)
+    sock, initial = connect_origin_with_data(origin, dl, proxy)
+    return HTTPConnection(sock, origin, config, initial=initial)
 
 
-def connect_origin(origin: Origin, dl: Deadlines) -> Socket:
+def connect_origin(origin: Origin, dl: Deadlines, proxy: ProxyURL | None = None) -> Socket:
     """A connected socket to ``origin`` (``http`` over TCP, or ``http+unix``).
 
-    The connect budget covers name resolution and every address tried.
-    Failures: :class:`ConnectError` (refused, unreachable, unresolvable),
-    :class:`Timeout` in phase ``dns``, ``connect`` or ``total``.
+    The connect budget covers name resolution and every address tried (and,
+    through ``proxy``, reaching the proxy and its handshake). Failures:
+    :class:`ConnectError` (refused, unreachable, unresolvable),
+    :class:`~sockit.errors.ProxyError`, :class:`Timeout` in phase ``dns``,
+    ``connect``, ``proxy`` or ``total``. For protocols where the client speaks
+    first: bytes the server sent before any request are refused as a
+    :class:`RemoteProtocolError` rather than dropped.
     """
+    sock, initial = connect_origin_with_data(origin, dl, proxy)
+    if initial:
+        sock.close()
+        raise RemoteProtocolError(
+            f"{origin} sent {len(initial)} bytes through the proxy before any request"
+        )
+    return sock
+
+
+def _via_proxy(
+    origin: Origin, proxy: ProxyURL, budget: Callable[[], tuple[float | None, Phase]]
+) -> tuple[Socket, bytes]:
+    _scheme, host, port = origin
+    assert port is not None
+    left, _phase = budget()
+    handshake = open_proxy_handshake(proxy, host, port, connect_timeout=left,
+                                     handshake_timeout=left)
+    try:
+        tunnel = run_handshake(handshake)
+    except BaseException:
+        handshake.sock.close()
+        raise
+    tunnel.sock.timeout = None
+    return tunnel.sock, tunnel.initial_data
+
+
+def connect_origin_with_data(
+    origin: Origin, dl: Deadlines, proxy: ProxyURL | None = None
+) -> tuple[Socket, bytes]:
+    """:func:`connect_origin`, also returning bytes the server already sent (via a proxy)."""
     scheme, host, port = origin
     connect_end = None if dl.connect is None else _monotonic() + dl.connect
 
@@ -150,6 +189,8 @@ def connect_origin(origin: Origin, dl: Deadlines) -> Socket:
     sock: Socket | None = None
     phase = Phase.CONNECT
     try:
+        if proxy is not None and scheme != "http+unix":
+            return _via_proxy(origin, proxy, budget)
         if scheme == "http+unix":
             left, phase = budget()
             sock = connect_unix(unquote(host), timeout=left, io_timeout=None)
@@ -170,6 +211,8 @@ def connect_origin(origin: Origin, dl: Deadlines) -> Socket:
                 assert last is not None
                 raise last
     except Timeout as exc:
+        if exc.phase is Phase.PROXY:
+            raise
         if exc.phase is Phase.CONNECT and phase is Phase.TOTAL:
             raise Timeout(f"{exc} (the request's total deadline)", phase=Phase.TOTAL) from None
         raise
@@ -178,7 +221,7 @@ def connect_origin(origin: Origin, dl: Deadlines) -> Socket:
         raise ConnectError(
             exc.errno or errno.ECONNREFUSED, f"cannot connect to {origin}: {reason}"
         ) from exc
-    return sock
+    return sock, b""
 
 
 class HTTPConnection:
@@ -187,6 +230,7 @@ class HTTPConnection:
     __slots__ = (
         "_events",
         "_h1",
+        "_initial",
         "_pin",
         "_pos",
         "_pout",
@@ -197,8 +241,12 @@ class HTTPConnection:
         "sock",
     )
 
-    def __init__(self, sock: Socket, origin: Origin, config: HTTP1Config) -> None:
+    def __init__(
+        self, sock: Socket, origin: Origin, config: HTTP1Config, *, initial: bytes = b""
+    ) -> None:
         self.sock = sock
+        # bytes a proxy relayed before our request: parsed before anything read later
+        self._initial = initial
         self.origin = origin
         self._h1 = Connection(Role.CLIENT, config)
         fd = sock.fileno()
@@ -333,12 +381,17 @@ class HTTPConnection:
             h1.receive_data(b"")  # raises the error found after the events handed out
         sock = self.sock
         poll_first = phase is Phase.READ
+        data: bytes | None
         while True:
-            if poll_first:
-                deadline, which = dl.until(timeout, phase)
-                what = "the response head" if phase is Phase.READ else "the response body"
-                self._wait(self._pin, deadline, which, f"waiting for {what} from {self.origin}")
-            data = sock.try_recv(_RECV_SIZE)
+            if self._initial:
+                data, self._initial = self._initial, b""
+            else:
+                if poll_first:
+                    deadline, which = dl.until(timeout, phase)
+                    what = "the response head" if phase is Phase.READ else "the response body"
+                    self._wait(self._pin, deadline, which,
+                               f"waiting for {what} from {self.origin}")
+                data = sock.try_recv(_RECV_SIZE)
             if data is None:
                 poll_first = True
                 continue

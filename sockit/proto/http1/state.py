@@ -276,16 +276,18 @@ class ConnectionStates:
         while True:
             new_client = client
             new_server = server
-            if not self.keep_alive:
-                if new_client is _DONE:
-                    new_client = _MUST_CLOSE
-                if new_server is _DONE:
-                    new_server = _MUST_CLOSE
+            # a pending switch comes first: an HTTP/1.0 CONNECT (no keep-alive)
+            # still waits for the answer that may switch, as in h11
             if self.proposals:
                 if new_client is _DONE:
                     new_client = _MIGHT_SWITCH
             elif new_client is _MIGHT_SWITCH:
                 new_client = _DONE if self.keep_alive else _MUST_CLOSE
+            if not self.keep_alive:
+                if new_client is _DONE:
+                    new_client = _MUST_CLOSE
+                if new_server is _DONE:
+                    new_server = _MUST_CLOSE
             joint = _JOINT.get((new_client, new_server))
             if joint is not None:
                 new_client, new_server = joint
