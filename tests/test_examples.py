@@ -31,6 +31,7 @@ EXPECTED: dict[str, list[str]] = {
     "pool_server.py": [
         "pool server ok: 5 clients, every ping answered, idle closed, drained without force"
     ],
+    "via_proxy.py": ["via proxy ok: tunnel, 3 datagrams, 2 client requests over 1 pooled tunnel(s)"],
     "ws_chat.py": ["ws chat ok: 3 clients, 9 messages delivered"],
     "utf8_stream.py": [
         "accepted: 'Hello, wörld'",
