@@ -23,6 +23,7 @@ EXPECTED: dict[str, list[str]] = {
     "fetch.py": ["fetch ok: 200, 13 bytes"],
     "h2_client.py": ["h2 ok: 40 responses over 1 connection(s), HTTP/2"],
     "hello_server.py": ["hello server ok: 3 requests"],
+    "https_get.py": ["https ok: 200, 13 bytes, TLSv1.3, alpn=http/1.1"],
     "http1_sansio.py": [
         "200 GET /hello got 0 body bytes",
         "200 POST /upload got 1500 body bytes",
@@ -31,7 +32,9 @@ EXPECTED: dict[str, list[str]] = {
     "pool_server.py": [
         "pool server ok: 5 clients, every ping answered, idle closed, drained without force"
     ],
-    "via_proxy.py": ["via proxy ok: tunnel, 3 datagrams, 2 client requests over 1 pooled tunnel(s)"],
+    "via_proxy.py": [
+        "via proxy ok: tunnel, 3 datagrams, 2 client requests over 1 pooled tunnel(s)"
+    ],
     "ws_chat.py": ["ws chat ok: 3 clients, 9 messages delivered"],
     "utf8_stream.py": [
         "accepted: 'Hello, wörld'",

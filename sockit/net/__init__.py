@@ -59,6 +59,13 @@ from sockit.net.sockopts import (
 from sockit.net.tcp import SendResult, Socket, connect_tcp, listen_tcp, splice
 from sockit.net.tcpinfo import TCPInfo, TCPState
 from sockit.net.timers import Timer, TimerQueue, TimerState
+from sockit.net.tls import (
+    TLSSocket,
+    connect_tls,
+    keylog_from_environment,
+    start_tls,
+    wrap_server,
+)
 from sockit.net.udp import (
     MAX_PAYLOAD,
     SAFE_PAYLOAD,
@@ -125,6 +132,7 @@ __all__ = [
     "SocketStats",
     "TCPInfo",
     "TCPState",
+    "TLSSocket",
     "Timer",
     "TimerEvent",
     "TimerQueue",
@@ -135,11 +143,13 @@ __all__ = [
     "bind_udp",
     "client_key",
     "connect_tcp",
+    "connect_tls",
     "connect_udp",
     "connect_unix",
     "default_backend_name",
     "default_retryable",
     "get_default_timeout",
+    "keylog_from_environment",
     "listen_backlog_max",
     "listen_tcp",
     "listen_unix",
@@ -150,6 +160,8 @@ __all__ = [
     "set_defer_accept",
     "socketpair",
     "splice",
+    "start_tls",
     "syncookies_enabled",
     "unix_address",
+    "wrap_server",
 ]

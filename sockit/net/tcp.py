@@ -30,7 +30,7 @@ import stat
 import time
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Phase, Timeout
 from sockit.limits import PoolLimits, SocketLimits
@@ -58,6 +58,10 @@ from sockit.net.sockopts import (
     sent_result,
 )
 from sockit.net.tcpinfo import TCPOptions
+
+if TYPE_CHECKING:
+    from sockit.net.tls import TLSSocket
+    from sockit.proto.tls import TLSContext, TLSSession
 
 __all__ = ["SendResult", "Socket", "connect_tcp", "listen_tcp", "live_sockets", "splice"]
 
@@ -366,6 +370,26 @@ class Socket(TCPOptions):
         except OSError:
             return False
         return data != b""
+
+    def start_tls(
+        self,
+        context: TLSContext,
+        *,
+        server_hostname: str | None = None,
+        session: TLSSession | None = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> TLSSocket:
+        """Run a TLS handshake on this connected socket; the TLS socket on top of it.
+
+        The role comes from ``context`` (client or server). ``timeout``
+        bounds the handshake (default ``TLSDefaults().handshake_timeout``).
+        This socket then belongs to the returned one; :meth:`TLSSocket.unwrap`
+        gives it back after a TLS shutdown (STARTTLS-style protocols).
+        """
+        from sockit.net.tls import start_tls  # noqa: PLC0415 - tls.py imports this module
+
+        return start_tls(self, context, server_hostname=server_hostname, session=session,
+                         timeout=timeout)
 
     def sendfile(
         self,
