@@ -84,6 +84,12 @@ def _serve_configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks one)")
     parser.add_argument("--unix", metavar="PATH", default=None, help="also listen on a Unix socket")
+    parser.add_argument("--tls-cert", metavar="FILE", default=None,
+                        help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", metavar="FILE", default=None,
+                        help="the PEM private key (default: the key inside --tls-cert)")
+    parser.add_argument("--tls12", action="store_true",
+                        help="also accept TLS 1.2 (ECDHE with AEAD suites only)")
 
 
 def _serve_run(args: argparse.Namespace) -> int:
@@ -98,8 +104,17 @@ def _serve_run(args: argparse.Namespace) -> int:
         where = server.url + (f" and unix:{args.unix}" if args.unix else "")
         print(f"sockit {__version__} serving {root} on {where} (Ctrl-C to stop)", flush=True)
 
+    if args.tls_key and not args.tls_cert:
+        print("sockit serve: --tls-key needs --tls-cert", file=sys.stderr)
+        return 2
     try:
-        serve(make_app(root), args.host, args.port, unix_path=args.unix, on_ready=ready)
+        tls = None
+        if args.tls_cert:
+            from sockit.server import server_tls_context  # noqa: PLC0415
+
+            tls = server_tls_context(args.tls_cert, args.tls_key, allow_tls12=args.tls12)
+        serve(make_app(root), args.host, args.port, unix_path=args.unix, on_ready=ready,
+              tls=tls)
     except SockitError as exc:
         print(f"sockit serve: {exc}", file=sys.stderr)
         return 1

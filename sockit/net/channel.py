@@ -62,13 +62,15 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import IO, Final, Generic, Literal, TypeVar
 
-from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Phase
+from sockit.errors import ConnectionClosed, LocalProtocolError, NetworkError, Phase, TLSError
+from sockit.net._channel_tls import TLSLayer
 from sockit.net._oserror import map_oserror
 from sockit.net.reactor import READ, WRITE, Reactor
 from sockit.net.tcp import Socket
 from sockit.net.timers import Timer
 from sockit.proto.contract import SansIOConnection
 from sockit.proto.events import Event
+from sockit.proto.tls import TLSConnection
 
 __all__ = ["Channel", "ChannelState"]
 
@@ -80,6 +82,8 @@ _NO_EVENTS: Final[list[Event]] = []
 _INF: Final = float("inf")
 #: Most bytes one ``sendfile`` call is asked for (Linux caps a call near 2 GiB).
 _SENDFILE_MAX: Final = 1 << 30
+#: Bytes of a file read and encrypted at a time on a TLS channel.
+_TLS_FILE_CHUNK: Final = 256 * KiB
 #: Queued byte items smaller than this are joined into one send when several wait.
 _JOIN_LIMIT: Final = 256 * KiB
 _LINGER_RESET: Final = struct.pack("ii", 1, 0)
@@ -197,6 +201,8 @@ class Channel(Generic[ConnT]):
         self._timer: Timer | None = None
         self._timer_at = _INF
         self._rearm = False  # a deadline became earlier than the armed timer
+        #: The TLS layer between the socket and the machine (:meth:`start_tls`), if any.
+        self.tls: TLSLayer | None = None
 
     def __repr__(self) -> str:
         return f"<Channel {self._state.value} fd={self.sock.fileno()} pending={self._pending}>"
@@ -334,6 +340,39 @@ class Channel(Generic[ConnT]):
             self._retry = False
         return events, due
 
+    # -- TLS ----------------------------------------------------------------------
+
+    def start_tls(self, conn: TLSConnection) -> None:
+        """Run ``conn`` between the socket and the machine from now on.
+
+        Reads are decrypted before the machine sees them, and everything queued
+        afterwards (machine output, raw writes, file segments) is encrypted.
+        A client ``conn``'s hello is queued at once; call :meth:`flush`.
+        """
+        if self.tls is not None:
+            raise LocalProtocolError("TLS is already running on this channel")
+        self.collect()  # plaintext queued before the switch goes out as it was
+        self.tls = TLSLayer(conn)
+        out = conn.data_to_send()
+        if out:
+            self._push(out, len(out))
+
+    def _decrypt(self, tls: TLSLayer, n: int) -> bytes:
+        """Decrypt the ``n`` bytes just read; queue what the engine answered."""
+        plain = tls.decrypt(bytes(self._view[:n]))
+        out = tls.output()
+        if out:
+            self._push(out, len(out))
+        return plain
+
+    def _receive_tls(self, tls: TLSLayer, n: int) -> Sequence[Event]:
+        plain = self._decrypt(tls, n)
+        events: Sequence[Event] = self.conn.receive_data(plain) if plain else _NO_EVENTS
+        if tls.peer_closed and not self._eof:
+            self._eof = True  # close_notify: the end of input for the machine
+            events = [*events, *self.conn.receive_eof()]
+        return events
+
     # -- receiving ----------------------------------------------------------------
 
     def receive(self) -> Sequence[Event]:
@@ -358,7 +397,11 @@ class Channel(Generic[ConnT]):
             return _NO_EVENTS
         if n == 0:
             self._eof = True
+            if self.tls is not None:
+                self.tls.eof()
             return self.conn.receive_eof()
+        if self.tls is not None:
+            return self._receive_tls(self.tls, n)
         if self._feed_view:
             return self.conn.receive_data(self._view[:n])
         return self.conn.receive_data(bytes(self._view[:n]))
@@ -377,7 +420,16 @@ class Channel(Generic[ConnT]):
             return None
         if n == 0:
             self._eof = True
+            if self.tls is not None:
+                self.tls.eof()
             return b""
+        tls = self.tls
+        if tls is not None:
+            plain = self._decrypt(tls, n)
+            if tls.peer_closed and not plain:
+                self._eof = True
+                return b""
+            return plain or None
         return bytes(self._view[:n])
 
     def switch(self, conn: OtherT) -> Channel[OtherT]:
@@ -412,6 +464,8 @@ class Channel(Generic[ConnT]):
     def collect(self) -> int:
         """Move the machine's output onto the queue (keeps order with raw writes and files)."""
         out = self.conn.data_to_send()
+        if self.tls is not None:
+            out = self.tls.encrypt(out)
         if out:
             self._push(out, len(out))
         return len(out)
@@ -421,6 +475,8 @@ class Channel(Generic[ConnT]):
         if self._state is not _OPEN:
             raise LocalProtocolError(f"cannot write on a {self._state.value} channel")
         self.collect()
+        if data and self.tls is not None:
+            data = self.tls.encrypt(data)
         if data:
             self._push(data, len(data))
 
@@ -461,6 +517,8 @@ class Channel(Generic[ConnT]):
             return True
         if state is _OPEN:
             out = self.conn.data_to_send()
+            if self.tls is not None:
+                out = self.tls.encrypt(out)
             if out:
                 if not self._queue and not self._retry:
                     # the usual case: one send takes it all, nothing is queued
@@ -504,6 +562,9 @@ class Channel(Generic[ConnT]):
         while queue:
             item = queue[0]
             if type(item) is _FileSegment:
+                if self.tls is not None:
+                    self._encrypt_segment(self.tls, item)
+                    continue
                 if not self._send_segment(item):
                     return
                 queue.popleft()
@@ -558,6 +619,21 @@ class Channel(Generic[ConnT]):
             sock.stats.record_sent(n)
         return True
 
+    def _encrypt_segment(self, tls: TLSLayer, seg: _FileSegment) -> None:
+        """Turn the next piece of a file segment into queued TLS records (no sendfile)."""
+        chunk = os.pread(seg.fd, min(seg.remaining, _TLS_FILE_CHUNK), seg.offset)
+        if not chunk:
+            raise ConnectionClosed(errno.EIO, "the file ended before its promised length")
+        seg.offset += len(chunk)
+        seg.remaining -= len(chunk)
+        records = tls.encrypt(chunk)
+        queue = self._queue
+        if not seg.remaining:
+            queue.popleft()
+            seg.release()
+        queue.appendleft(records)
+        self._pending += len(records) - len(chunk)
+
     def _copy_segment(self, seg: _FileSegment) -> bool:
         """The read/send fallback (non-regular files, bandwidth-limited sockets)."""
         while seg.remaining:
@@ -586,6 +662,13 @@ class Channel(Generic[ConnT]):
         if self._state is not _OPEN:
             return
         self.collect()
+        if self.tls is not None:
+            try:
+                out = self.tls.close()
+            except TLSError:
+                out = b""  # a failed engine has nothing more to say
+            if out:
+                self._push(out, len(out))
         self._state = _CLOSING
         if not self._queue:
             self._shutdown_write()

@@ -27,6 +27,7 @@ from sockit.server.core import HTTPServer
 from sockit.server.metrics import ServerMetrics
 from sockit.server.request import Address, Response, ResponseBody, ServerRequest
 from sockit.server.static import StaticFiles
+from sockit.server.tls import server_tls_context
 from sockit.server.ws import WebSocket
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "make_app",
     "run",
     "serve",
+    "server_tls_context",
     "text_response",
     "ws_echo",
 ]

@@ -28,6 +28,7 @@ from sockit.limits import ServerLimits, WSLimits
 from sockit.observe import get_logger
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
+from sockit.proto.tls import TLSContext
 from sockit.server.core import HTTPServer
 from sockit.server.request import Response, ServerRequest
 from sockit.server.static import StaticFiles
@@ -101,8 +102,11 @@ def serve(
     grace: float = 5.0,
     handle_signals: bool | None = None,
     on_ready: Callable[[HTTPServer], None] | None = None,
+    tls: TLSContext | None = None,
 ) -> None:
     """Listen, serve ``app`` until stopped, then close with ``grace`` seconds to finish.
+
+    ``tls`` (see :func:`~sockit.server.server_tls_context`) serves HTTPS.
 
     SIGINT and SIGTERM stop the server when ``handle_signals`` is true (the
     default on the main thread). ``on_ready(server)`` runs once listening
@@ -110,7 +114,7 @@ def serve(
     from another thread).
     """
     server = HTTPServer(
-        host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2
+        host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2, tls=tls
     )
     try:
         if handle_signals is None:

@@ -30,6 +30,7 @@ make the server buffer answers without bound.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Final
@@ -39,6 +40,8 @@ from sockit.errors import (
     LocalProtocolError,
     NetworkError,
     RemoteProtocolError,
+    SockitError,
+    TLSError,
 )
 from sockit.limits import WSLimits
 from sockit.net import Socket
@@ -292,6 +295,17 @@ class HTTPConnection:
 
     def _fail(self, exc: Exception) -> None:
         """This connection cannot go on: a network error, or an answer the writer refused."""
+        if isinstance(exc, TLSError):  # a failed handshake or bad records: the alert, then close
+            self.server.metrics.tls_failure(str(getattr(exc, "reason", "tls-error")))
+            log.debug("TLS with %r failed: %s", self.client, exc)
+            with contextlib.suppress(SockitError, OSError):
+                tls = self.channel.tls
+                if tls is not None:
+                    alert = tls.output()
+                    if alert:
+                        self.channel.sock.try_send(alert)
+            self.close()
+            return
         if not isinstance(exc, NetworkError):  # a streamed body off its Content-Length...
             self.server.metrics.handler_errors.inc()
             log.error("connection to %r aborted: %s", self.client, exc, exc_info=exc)

@@ -45,9 +45,11 @@ from sockit.net import (
     listen_unix,
 )
 from sockit.observe import get_logger
+from sockit.proto.events import Role
 from sockit.proto.http import format_http_date
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
+from sockit.proto.tls import TLSConnection, TLSContext
 from sockit.server.connection import CLOSING, IDLE, READING, HTTPConnection
 from sockit.server.metrics import ServerMetrics, shared_metrics
 from sockit.server.request import Address, ServerRequest
@@ -104,6 +106,11 @@ class HTTPServer(Closing):
     cleartext HTTP/2 — a client's connection preface (prior knowledge) or an
     ``Upgrade: h2c`` request switches the connection (see
     :mod:`sockit.server.h2`); ``False`` keeps every connection HTTP/1.1.
+    ``tls`` (a server :class:`~sockit.proto.tls.TLSContext`) makes every TCP
+    connection HTTPS (Unix-socket listeners stay plaintext); give the context
+    ``alpn=("h2", "http/1.1")`` so HTTP/2 clients pick h2 by ALPN (see
+    :func:`server_tls_context`). A failed handshake closes the connection
+    quietly and is counted in ``sockit_http_tls_failures_total``.
 
     Threading: :meth:`poll`, iteration and :meth:`close` belong to one thread
     (the loop's); :meth:`stop` and :meth:`ServerRequest.respond` may be called
@@ -125,6 +132,7 @@ class HTTPServer(Closing):
         metrics: ServerMetrics | None = None,
         http2: H2Config | bool = True,
         websocket: WSLimits | None = None,
+        tls: TLSContext | None = None,
     ) -> None:
         if host is None and unix_path is None:
             raise ValueError("give a host, a unix_path, or both")
@@ -144,6 +152,10 @@ class HTTPServer(Closing):
             None if h2 is None else dataclasses.replace(h2, auto_window_update=False)
         )
         self.linger_timeout = linger_timeout
+        #: The server TLS context (``None``: plaintext HTTP).
+        self.tls = tls
+        if tls is not None and tls.role is not Role.SERVER:
+            raise ValueError("HTTPServer needs a server-role TLSContext")
         #: One receive buffer for every connection: the loop reads one socket at a time.
         self.receive_buffer = bytearray(read_size)
         self.feed: Literal["bytes", "view"] = feed
@@ -214,7 +226,8 @@ class HTTPServer(Closing):
         for listener in self._listeners:
             if listener.unix_path is None:
                 host, port = listener.sock.getsockname()[:2]
-                return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+                scheme = "https" if self.tls is not None else "http"
+                return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
         raise LocalProtocolError("this server has no TCP listener")
 
     @property
@@ -376,9 +389,15 @@ class HTTPServer(Closing):
         elif key is not None and self._per_client.get(key, 0) >= limits.max_connections_per_client:
             reason = "max_connections_per_client"
         if reason is not None:
+            if self.tls is not None and listener.unix_path is None:
+                self.metrics.refusal(reason)  # no handshake spent on a 503: just close
+                sock.close()
+                return
             self._reject(sock, client, reason)
             return
         conn = HTTPConnection(self, sock, client, key)
+        if self.tls is not None and listener.unix_path is None:
+            conn.channel.start_tls(TLSConnection(self.tls))
         self._connections.add(conn)
         self._active += 1
         if key is not None:

@@ -45,6 +45,11 @@ class ServerMetrics:
         self.handler_errors = registry.counter(
             "sockit_server_handler_errors_total", "Application handlers that raised"
         )
+        self.tls_failures = registry.counter(
+            "sockit_server_tls_failures_total",
+            "TLS handshakes and sessions that failed, by reason",
+            ("reason",),
+        )
         self._by_method: dict[bytes, CounterChild] = {}
         self._by_status: dict[int, CounterChild] = {}
 
@@ -68,6 +73,10 @@ class ServerMetrics:
     def refusal(self, reason: str) -> None:
         """Count a refusal (a limit's name, ``bad_request``, ``max_connections``...)."""
         self.refusals.labels(reason).inc()
+
+    def tls_failure(self, reason: str) -> None:
+        """Count a failed TLS handshake or session (the TLSError's ``reason`` token)."""
+        self.tls_failures.labels(reason).inc()
 
     def timeout(self, phase: str) -> None:
         """Count a timeout (``read``, ``idle``, ``write``, ``lifetime``)."""

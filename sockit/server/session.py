@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sockit.errors import NetworkError, ProtocolError
+from sockit.errors import NetworkError, ProtocolError, TLSError
 from sockit.observe import get_logger
 from sockit.proto.events import Event
 
@@ -136,7 +136,9 @@ class SwitchedSession:
     # -- closing ----------------------------------------------------------------------
 
     def _fail(self, exc: Exception) -> None:
-        if not isinstance(exc, (NetworkError, ProtocolError)):
+        if isinstance(exc, TLSError):
+            self.server.metrics.tls_failure(str(getattr(exc, "reason", "tls-error")))
+        elif not isinstance(exc, (NetworkError, ProtocolError)):
             self.server.metrics.handler_errors.inc()
             log.error("%s connection to %r aborted: %s", self.protocol, self.owner.client, exc,
                       exc_info=exc)
