@@ -122,7 +122,7 @@ def _serve_run(args: argparse.Namespace) -> int:
 
 
 def _get_configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", help="http:// URL to fetch")
+    parser.add_argument("url", help="http:// or https:// URL to fetch")
     parser.add_argument("-X", "--request", dest="method", default=None, help="method (GET)")
     parser.add_argument(
         "-H", "--header", dest="headers", action="append", default=[], metavar="'K: V'",
@@ -132,6 +132,12 @@ def _get_configure(parser: argparse.ArgumentParser) -> None:
         "-d", "--data", default=None, help="request body; @FILE reads it from FILE (POST)"
     )
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write body to FILE")
+    parser.add_argument("--cacert", metavar="FILE", default=None,
+                        help="trust the CA certificates in FILE for https:// (not the system's)")
+    parser.add_argument("-k", "--insecure", action="store_true",
+                        help="do not verify the server's certificate (like curl -k)")
+    parser.add_argument("--http2", action="store_true",
+                        help="offer HTTP/2 by ALPN to https:// servers")
     parser.add_argument(
         "-x", "--proxy", default=None, metavar="URL",
         help="tunnel through a proxy: socks4/socks4a/socks5/socks5h/http:// URL "
@@ -149,6 +155,8 @@ def _get_configure(parser: argparse.ArgumentParser) -> None:
 
 #: curl's exit codes, so scripts can treat ``sockit get`` like ``curl``
 EXIT_CONNECT, EXIT_HTTP_ERROR, EXIT_TIMEOUT, EXIT_OTHER = 7, 22, 28, 1
+#: curl's codes: 35 for a failed TLS handshake, 60 for a certificate that did not verify
+EXIT_TLS, EXIT_TLS_CERT = 35, 60
 
 
 def _request_headers(raw: list[str]) -> list[tuple[str, str]]:
@@ -163,7 +171,9 @@ def _request_headers(raw: list[str]) -> list[tuple[str, str]]:
 
 def _get_run(args: argparse.Namespace) -> int:
     from sockit.client import HTTPClient  # noqa: PLC0415 - keep `sockit info` light
-    from sockit.errors import ConnectError, Timeout  # noqa: PLC0415
+    from sockit.errors import ConnectError, Timeout, TLSError  # noqa: PLC0415
+    from sockit.proto.http2 import H2Config  # noqa: PLC0415
+    from sockit.proto.tls import CertificateError  # noqa: PLC0415
 
     try:
         headers = _request_headers(args.headers)
@@ -180,8 +190,10 @@ def _get_run(args: argparse.Namespace) -> int:
     method = args.method or ("POST" if body is not None else "GET")
     err = sys.stderr
     try:
+        verify: bool | str = False if args.insecure else (args.cacert or True)
         with HTTPClient(
-            http2_prior_knowledge=args.http2_prior_knowledge, proxy=args.proxy
+            http2_prior_knowledge=args.http2_prior_knowledge, proxy=args.proxy, verify=verify,
+            http2=H2Config() if args.http2 else None,
         ) as client, client.request(
             method, args.url, headers=headers, body=body, timeout=args.timeout, stream=True
         ) as response:
@@ -208,6 +220,9 @@ def _get_run(args: argparse.Namespace) -> int:
     except ConnectError as exc:
         print(f"sockit get: cannot connect: {exc}", file=err)
         return EXIT_CONNECT
+    except TLSError as exc:
+        print(f"sockit get: TLS: {exc}", file=err)
+        return EXIT_TLS_CERT if isinstance(exc, CertificateError) else EXIT_TLS
     except Timeout as exc:
         print(f"sockit get: timed out ({exc.phase.value}): {exc}", file=err)
         return EXIT_TIMEOUT
@@ -218,12 +233,16 @@ def _get_run(args: argparse.Namespace) -> int:
 
 
 def _ws_configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", help="ws:// URL to connect to")
+    parser.add_argument("url", help="ws:// or wss:// URL to connect to")
     parser.add_argument("--subprotocol", action="append", default=[], help="offer (repeatable)")
     parser.add_argument("--no-compression", action="store_true", help="offer no permessage-deflate")
     parser.add_argument("--timeout", type=float, default=10.0, help="handshake timeout (s)")
     parser.add_argument("-1", "--one", action="store_true",
                         help="after stdin ends, wait for one reply per line sent, then close")
+    parser.add_argument("--cacert", metavar="FILE", default=None,
+                        help="trust the CA certificates in FILE for wss:// (not the system's)")
+    parser.add_argument("-k", "--insecure", action="store_true",
+                        help="do not verify the server's certificate")
 
 
 def _ws_run(args: argparse.Namespace) -> int:
@@ -234,8 +253,10 @@ def _ws_run(args: argparse.Namespace) -> int:
 
     err = sys.stderr
     try:
+        verify: bool | str = False if args.insecure else (args.cacert or True)
         ws = websocket_connect(args.url, subprotocols=args.subprotocol,
-                               compression=not args.no_compression, timeout=args.timeout)
+                               compression=not args.no_compression, timeout=args.timeout,
+                               verify=verify)
     except ConnectError as exc:
         print(f"sockit ws: cannot connect: {exc}", file=err)
         return EXIT_CONNECT

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import re
 import threading
 import time
@@ -44,6 +45,7 @@ from sockit.client.pool import ConnectionPool, PoolStats
 from sockit.client.proxying import ProxyChooser
 from sockit.client.response import BodySource, BodyStream, Response, SourceKeeper
 from sockit.client.timeouts import Deadlines, TimeoutSpec, resolve_timeouts
+from sockit.client.tlsio import CertArg, TLSTransport, client_tls_context
 from sockit.errors import (
     ConnectionClosed,
     LocalProtocolError,
@@ -61,12 +63,13 @@ from sockit.proto.http1 import Response as H1Response
 from sockit.proto.http1.coding import decoder_for, parse_content_encoding, supported_codings
 from sockit.proto.http2 import H2Config
 from sockit.proto.proxy_url import ProxyURL
+from sockit.proto.tls import TLSContext
 
 __all__ = ["HTTPClient"]
 
 _log = get_logger("client")
 _monotonic: Final = time.monotonic
-_SCHEMES: Final = frozenset({"http", "http+unix"})
+_SCHEMES: Final = frozenset({"http", "https", "http+unix"})
 _URL_CACHE_SIZE: Final = 512
 _VERSIONS: Final = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0", b"2": "HTTP/2"}
 _FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
@@ -95,11 +98,6 @@ def _parse_url(url: str | URL) -> _Target:
         except RemoteProtocolError as exc:  # InvalidURL: the caller's text, not the peer's
             raise LocalProtocolError(f"invalid URL {url!r}: {exc.message}") from None
     scheme = parsed.scheme
-    if scheme == "https":
-        raise LocalProtocolError(
-            "https:// URLs need TLS, which arrives with the TLS issue; "
-            "this client speaks plain http:// (and http+unix://) for now"
-        )
     if scheme not in _SCHEMES:
         raise LocalProtocolError(f"unsupported URL scheme {scheme!r} in {str(parsed)!r}")
     if not parsed.host:
@@ -120,6 +118,10 @@ def _parse_url(url: str | URL) -> _Target:
         origin = Origin(scheme, parsed.host, parsed.effective_port)
         host_header = (parsed.host_header or "").encode("ascii")
     return parsed, origin, parsed.request_target.encode("ascii"), host_header
+
+
+class _NotH2(Exception):
+    """An https origin answered ALPN with something other than h2."""
 
 
 def _method(method: str) -> tuple[str, bytes]:
@@ -152,6 +154,15 @@ class HTTPClient(Closing):
     tunnels every connection through that proxy; without it, ``trust_env``
     (default) honours ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
     like curl. Every proxy is used as a tunnel (``CONNECT`` for HTTP proxies).
+    ``https://`` is verified by default: ``verify=True`` trusts
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` or the system CAs (OpenSSL's default
+    paths read those two variables themselves, whatever ``trust_env`` says),
+    ``verify="ca.pem"`` (or a directory) exactly those, ``verify=False``
+    nothing (curl's ``--insecure``); ``cert`` (a PEM with key, or a
+    ``(cert, key)`` pair) is the client certificate for mutual TLS; ``tls``
+    replaces all of that with your own client :class:`~sockit.proto.tls.TLSContext`.
+    With ``http2`` or ``http2_prior_knowledge`` set, ``https://`` origins are
+    offered ``h2`` by ALPN and answered over HTTP/2 when the server picks it.
     """
 
     def __init__(
@@ -166,8 +177,16 @@ class HTTPClient(Closing):
         http2: H2Config | None = None,
         proxy: str | ProxyURL | None = None,
         trust_env: bool = True,
+        verify: bool | str | os.PathLike[str] = True,
+        cert: CertArg = None,
+        tls: TLSContext | None = None,
     ) -> None:
         self._proxies = ProxyChooser(proxy, trust_env=trust_env)
+        self._tls_args = (verify, cert, trust_env)
+        self._tls_given = tls
+        self._tls_contexts: dict[bool, TLSContext] = {}
+        #: https origins whose server did not pick h2 by ALPN (asked no more)
+        self._no_h2: set[Origin] = set()
         self._limits = ClientLimits() if limits is None else limits
         if not isinstance(self._limits, ClientLimits):
             raise LocalProtocolError("limits must be a ClientLimits")
@@ -188,13 +207,15 @@ class HTTPClient(Closing):
         self._urls: dict[str | URL, _Target] = {}
         self._h2_config = http2
         self._h2_enabled = bool(http2_prior_knowledge)
+        self._h2_alpn = http2 is not None or self._h2_enabled
         self._h2_conns: dict[Origin, H2ClientConnection] = {}
         self._h2_lock = threading.Lock()
         config = self._http1
         self._pool = ConnectionPool(
             self._limits,
             lambda origin, dl: open_connection(
-                origin, dl, config, self._proxies.for_origin(origin)
+                origin, dl, config, self._proxies.for_origin(origin),
+                self._tls_for(origin, h2=False),
             ),
         )
 
@@ -265,10 +286,15 @@ class HTTPClient(Closing):
         prepared = prepare_body(body, method)
         decode = self._decode if decode_content is None else decode_content
         event = Request(method_b, request_target, self._headers(host, headers, prepared, decode))
-        if self._h2_enabled:
-            h2s, head = self._h2_exchange(origin, "http", event, prepared, dl)
-            _REQUESTS.inc()
-            return self._response(h2s, h2s, head, parsed, method, dl, start, stream, decode)
+        if self._wants_h2(origin):
+            try:
+                scheme = "https" if origin.scheme == "https" else "http"
+                h2s, head = self._h2_exchange(origin, scheme, event, prepared, dl)
+            except _NotH2:
+                pass  # the server chose HTTP/1.1 by ALPN: the pool's path below
+            else:
+                _REQUESTS.inc()
+                return self._response(h2s, h2s, head, parsed, method, dl, start, stream, decode)
         fresh = False
         while True:
             conn, reused = self._pool.acquire(origin, dl, fresh=fresh)
@@ -372,6 +398,25 @@ class HTTPClient(Closing):
                 _RETRIES.inc()
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _wants_h2(self, origin: Origin) -> bool:
+        if origin.scheme == "https":
+            return self._h2_alpn and origin not in self._no_h2
+        return self._h2_enabled
+
+    def _tls_for(self, origin: Origin, *, h2: bool) -> TLSContext | None:
+        """The client TLS context for ``origin`` (``None`` for plaintext schemes)."""
+        if origin.scheme != "https":
+            return None
+        if self._tls_given is not None:
+            return self._tls_given
+        ctx = self._tls_contexts.get(h2)
+        if ctx is None:
+            verify, cert, trust_env = self._tls_args
+            alpn = ("h2", "http/1.1") if h2 else ("http/1.1",)
+            ctx = client_tls_context(verify, cert, alpn=alpn, trust_env=trust_env)
+            self._tls_contexts[h2] = ctx
+        return ctx
+
     def _h2_connection(self, origin: Origin, dl: Deadlines) -> H2ClientConnection:
         with self._h2_lock:
             if self._pool.closed:
@@ -380,7 +425,12 @@ class HTTPClient(Closing):
             if conn is not None and conn.usable:
                 return conn
         # outside the lock: connecting takes time
-        sock = connect_origin(origin, dl, self._proxies.for_origin(origin))
+        sock = connect_origin(origin, dl, self._proxies.for_origin(origin),
+                              self._tls_for(origin, h2=True))
+        if isinstance(sock, TLSTransport) and sock.alpn_protocol != "h2":
+            self._no_h2.add(origin)  # HTTP/1.1 it is, from now on
+            sock.close()
+            raise _NotH2(str(origin))
         fresh = H2ClientConnection(sock, origin, self._h2_config)
         with self._h2_lock:
             current = self._h2_conns.get(origin)

@@ -28,9 +28,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final
 
 from sockit.client.timeouts import Deadlines
+from sockit.client.tlsio import Transport, start_client_tls
 from sockit.errors import (
     ConnectError,
     ConnectionClosed,
+    LocalProtocolError,
     NetworkError,
     Phase,
     RemoteProtocolError,
@@ -50,6 +52,7 @@ from sockit.proto.http1 import (
     Request,
 )
 from sockit.proto.proxy_url import ProxyURL
+from sockit.proto.tls import TLSContext
 
 __all__ = ["HTTPConnection", "connect_origin", "connect_origin_with_data", "open_connection"]
 
@@ -60,6 +63,7 @@ _GATHER: Final = 64 * 1024
 _DONE: Final = ConnectionState.DONE
 _ERROR: Final = ConnectionState.ERROR
 _monotonic: Final = time.monotonic
+_TLS_SCHEMES: Final = frozenset({"https", "wss"})
 
 _resolver_lock = threading.Lock()
 _resolver_pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -128,14 +132,23 @@ def _nearest(*bounds: tuple[float | None, Phase]) -> tuple[float | None, Phase]:
 
 
 def open_connection(
-    origin: Origin, dl: Deadlines, config: HTTP1Config, proxy: ProxyURL | None = None
+    origin: Origin,
+    dl: Deadlines,
+    config: HTTP1Config,
+    proxy: ProxyURL | None = None,
+    tls: TLSContext | None = None,
 ) -> HTTPConnection:
     """A new HTTP/1.1 connection to ``origin`` (see :func:`connect_origin`)."""
-    sock, initial = connect_origin_with_data(origin, dl, proxy)
+    sock, initial = connect_origin_with_data(origin, dl, proxy, tls)
     return HTTPConnection(sock, origin, config, initial=initial)
 
 
-def connect_origin(origin: Origin, dl: Deadlines, proxy: ProxyURL | None = None) -> Socket:
+def connect_origin(
+    origin: Origin,
+    dl: Deadlines,
+    proxy: ProxyURL | None = None,
+    tls: TLSContext | None = None,
+) -> Transport:
     """A connected socket to ``origin`` (``http`` over TCP, or ``http+unix``).
 
     The connect budget covers name resolution and every address tried (and,
@@ -144,9 +157,11 @@ def connect_origin(origin: Origin, dl: Deadlines, proxy: ProxyURL | None = None)
     :class:`~sockit.errors.ProxyError`, :class:`Timeout` in phase ``dns``,
     ``connect``, ``proxy`` or ``total``. For protocols where the client speaks
     first: bytes the server sent before any request are refused as a
-    :class:`RemoteProtocolError` rather than dropped.
+    :class:`RemoteProtocolError` rather than dropped. ``https``/``wss``
+    origins get a TLS handshake in ``tls`` (within the connect budget;
+    :class:`Timeout` in phase ``tls``).
     """
-    sock, initial = connect_origin_with_data(origin, dl, proxy)
+    sock, initial = connect_origin_with_data(origin, dl, proxy, tls)
     if initial:
         sock.close()
         raise RemoteProtocolError(
@@ -173,9 +188,32 @@ def _via_proxy(
 
 
 def connect_origin_with_data(
-    origin: Origin, dl: Deadlines, proxy: ProxyURL | None = None
-) -> tuple[Socket, bytes]:
+    origin: Origin,
+    dl: Deadlines,
+    proxy: ProxyURL | None = None,
+    tls: TLSContext | None = None,
+) -> tuple[Transport, bytes]:
     """:func:`connect_origin`, also returning bytes the server already sent (via a proxy)."""
+    connect_end = None if dl.connect is None else _monotonic() + dl.connect
+    sock, initial = _connect_plain(origin, dl, proxy)
+    if origin.scheme not in _TLS_SCHEMES:
+        return sock, initial
+    if tls is None:
+        sock.close()
+        raise LocalProtocolError(f"{origin} needs TLS but no TLS context was given")
+    ends = [t for t in (connect_end, dl.total) if t is not None]
+    try:
+        transport = start_client_tls(sock, tls, origin.host, min(ends) if ends else None,
+                                     initial=initial)
+    except BaseException:
+        sock.close()
+        raise
+    return transport, b""
+
+
+def _connect_plain(
+    origin: Origin, dl: Deadlines, proxy: ProxyURL | None
+) -> tuple[Socket, bytes]:
     scheme, host, port = origin
     connect_end = None if dl.connect is None else _monotonic() + dl.connect
 
@@ -242,7 +280,7 @@ class HTTPConnection:
     )
 
     def __init__(
-        self, sock: Socket, origin: Origin, config: HTTP1Config, *, initial: bytes = b""
+        self, sock: Transport, origin: Origin, config: HTTP1Config, *, initial: bytes = b""
     ) -> None:
         self.sock = sock
         # bytes a proxy relayed before our request: parsed before anything read later

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from sockit.client.timeouts import Deadlines
+from sockit.client.tlsio import Transport
 from sockit.errors import (
     ConnectionClosed,
     LocalProtocolError,
@@ -41,7 +42,6 @@ from sockit.errors import (
     SockitError,
     Timeout,
 )
-from sockit.net import Socket
 from sockit.proto.events import Event, Role
 from sockit.proto.http import Headers
 from sockit.proto.http.url import Origin
@@ -93,7 +93,7 @@ class _StreamState:
 class H2ClientConnection:
     """A socket and a client HTTP/2 machine, safe to share between threads."""
 
-    def __init__(self, sock: Socket, origin: Origin, config: H2Config | None = None) -> None:
+    def __init__(self, sock: Transport, origin: Origin, config: H2Config | None = None) -> None:
         base = H2Config() if config is None else config
         if base.auto_window_update:
             # credit follows consumption (see the module docstring)

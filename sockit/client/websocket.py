@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
 import select
 import threading
 import time
@@ -34,7 +35,9 @@ from typing import Any, Final
 
 from sockit._closing import Closing
 from sockit.client.connection import connect_origin
+from sockit.client.proxying import ProxyChooser
 from sockit.client.timeouts import Deadlines
+from sockit.client.tlsio import CertArg, Transport, client_tls_context
 from sockit.errors import (
     ConnectionClosed,
     LocalProtocolError,
@@ -44,10 +47,11 @@ from sockit.errors import (
     Timeout,
 )
 from sockit.limits import WSLimits
-from sockit.net import Socket
 from sockit.proto.events import Event, Role
 from sockit.proto.http import URL, HeadersInput
 from sockit.proto.http.url import Origin
+from sockit.proto.proxy_url import ProxyURL
+from sockit.proto.tls import TLSContext
 from sockit.proto.ws import (
     BytesMessage,
     ClientHandshake,
@@ -79,13 +83,14 @@ def _target(url: str) -> tuple[Origin, str, str]:
         parsed = URL.parse(url)
     except RemoteProtocolError as exc:
         raise LocalProtocolError(f"invalid URL {url!r}: {exc.message}") from None
-    if parsed.scheme == "wss":
-        raise LocalProtocolError("wss:// needs TLS, which arrives with the TLS issue")
-    if parsed.scheme != "ws" or not parsed.host:
-        raise LocalProtocolError(f"a WebSocket URL is ws://host[:port]/path, not {url!r}")
+    if parsed.scheme not in ("ws", "wss") or not parsed.host:
+        raise LocalProtocolError(
+            f"a WebSocket URL is ws://host[:port]/path or wss://..., not {url!r}"
+        )
     port = parsed.effective_port
     assert port is not None
-    return Origin("http", parsed.host, port), parsed.host_header or parsed.host, (
+    scheme = "https" if parsed.scheme == "wss" else "http"
+    return Origin(scheme, parsed.host, port), parsed.host_header or parsed.host, (
         parsed.request_target
     )
 
@@ -99,8 +104,17 @@ def websocket_connect(
     origin: str | None = None,
     timeout: float | None = None,
     limits: WSLimits | None = None,
+    verify: bool | str | os.PathLike[str] = True,
+    cert: CertArg = None,
+    tls: TLSContext | None = None,
+    proxy: str | ProxyURL | None = None,
+    trust_env: bool = True,
 ) -> WebSocket:
-    """Open a WebSocket to ``url`` (``ws://``) and return it once the server accepted.
+    """Open a WebSocket to ``url`` (``ws://`` or ``wss://``) once the server accepted it.
+
+    ``verify``, ``cert``, ``tls``, ``proxy`` and ``trust_env`` mean what they
+    mean for :class:`~sockit.HTTPClient` (``wss://`` offers only
+    ``http/1.1`` by ALPN: the handshake is an HTTP/1.1 Upgrade).
 
     ``subprotocols`` are offered in order; ``compression`` offers
     permessage-deflate (``True``: default parameters). ``timeout`` bounds
@@ -115,7 +129,14 @@ def websocket_connect(
     origin_key, host, target = _target(url)
     deadline = _monotonic() + budget
     dl = Deadlines(total=deadline, connect=budget, read=budget, write=budget, dns=budget)
-    sock = connect_origin(origin_key, dl)
+    context = None
+    if origin_key.scheme == "https":
+        context = tls if tls is not None else client_tls_context(
+            verify, cert, alpn=("http/1.1",), trust_env=trust_env
+        )
+    chooser = ProxyChooser(proxy, trust_env=trust_env)
+    ws_origin = Origin("wss" if origin_key.scheme == "https" else "ws", *origin_key[1:])
+    sock = connect_origin(origin_key, dl, chooser.for_origin(ws_origin), context)
     try:
         config = DeflateConfig() if compression is True else (compression or None)
         shake = ClientHandshake(
@@ -154,7 +175,7 @@ def websocket_connect(
         raise
 
 
-def _send_all(sock: Socket, data: bytes, deadline: float | None) -> None:
+def _send_all(sock: Transport, data: bytes, deadline: float | None) -> None:
     view = memoryview(data)
     poller = select.poll()
     poller.register(sock.fileno(), _POLLOUT)
@@ -167,7 +188,7 @@ def _send_all(sock: Socket, data: bytes, deadline: float | None) -> None:
             raise Timeout("sending on the WebSocket timed out", phase=Phase.WRITE)
 
 
-def _recv_some(sock: Socket, deadline: float | None, phase: Phase) -> bytes:
+def _recv_some(sock: Transport, deadline: float | None, phase: Phase) -> bytes:
     poller = select.poll()
     poller.register(sock.fileno(), _POLLIN)
     while True:
@@ -187,7 +208,7 @@ class WebSocket(Closing):
 
     def __init__(
         self,
-        sock: Socket,
+        sock: Transport,
         machine: WSConnection,
         subprotocol: str | None,
         timeout: float | None,

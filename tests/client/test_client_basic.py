@@ -203,7 +203,6 @@ def test_text_json_and_status(serve: Serve, client: HTTPClient) -> None:
 @pytest.mark.parametrize(
     ("url", "words"),
     [
-        ("https://127.0.0.1/", "TLS"),
         ("ftp://127.0.0.1/", "scheme"),
         ("http://user:pw@127.0.0.1/", "credentials"),
         ("http:///path", "host"),
