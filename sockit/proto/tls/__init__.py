@@ -18,13 +18,17 @@ socket wrapper is :mod:`sockit.net.tls`.
 """
 
 from sockit.proto.tls._context_sessions import SessionStore, TLSSession
+from sockit.proto.tls.certinfo import CertificateInfo
 from sockit.proto.tls.connection import TLSConnection, TLSState
 from sockit.proto.tls.context import ClientAuth, OCSPResponder, TLSContext
+from sockit.proto.tls.crl import CRLSet
+from sockit.proto.tls.ct import CTPolicy
 from sockit.proto.tls.errors import (
     CertificateError,
     CertificateExpired,
     CertificateRevoked,
     CertificateTransparencyError,
+    CRLError,
     HandshakeFailure,
     HostnameMismatch,
     OCSPError,
@@ -36,10 +40,16 @@ from sockit.proto.tls.errors import (
     UntrustedCertificate,
 )
 from sockit.proto.tls.events import CloseNotify, HandshakeComplete, TLSData
+from sockit.proto.tls.ocsp import OCSPPolicy, OCSPStatus, build_ocsp_response
+from sockit.proto.tls.pinning import PinResult, PinSet
 
 __all__ = [
+    "CRLError",
+    "CRLSet",
+    "CTPolicy",
     "CertificateError",
     "CertificateExpired",
+    "CertificateInfo",
     "CertificateRevoked",
     "CertificateTransparencyError",
     "ClientAuth",
@@ -48,10 +58,14 @@ __all__ = [
     "HandshakeFailure",
     "HostnameMismatch",
     "OCSPError",
+    "OCSPPolicy",
     "OCSPResponder",
     "OCSPRevoked",
+    "OCSPStatus",
     "PeerAlert",
     "PinMismatch",
+    "PinResult",
+    "PinSet",
     "SessionStore",
     "TLSConnection",
     "TLSContext",
@@ -61,4 +75,5 @@ __all__ = [
     "TLSState",
     "TLSUsageError",
     "UntrustedCertificate",
+    "build_ocsp_response",
 ]

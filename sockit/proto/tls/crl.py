@@ -31,21 +31,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from sockit.errors import LimitExceeded
 from sockit.limits import TLSDefaults
 from sockit.proto.tls.certinfo import load_pem_chain
-from sockit.proto.tls.errors import CertificateError, CertificateRevoked, TLSUsageError
+from sockit.proto.tls.errors import CertificateError, CertificateRevoked, CRLError, TLSUsageError
 
 __all__ = ["CRLSet", "CRLSource"]
 
 _PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
+_MAX_VOUCHED = 16  # remembered signer verdicts per CRL
 _PEM_CRL = re.compile(
     rb"-----BEGIN X509 CRL-----\r?\n.+?\r?\n-----END X509 CRL-----", re.DOTALL
 )
@@ -68,6 +70,9 @@ class _Entry:
     revoked: dict[int, x509.RevokedCertificate]
     next_update: float | None
     verified: bool  # checked against a configured issuer at load time
+    # chain certificates (DER) already tried as signer: a big CRL's signature
+    # costs milliseconds, so it is checked once per issuer, not per handshake
+    vouched: dict[bytes, bool] = field(default_factory=dict)
 
 
 def _reason(revoked: x509.RevokedCertificate) -> str:
@@ -152,7 +157,7 @@ class CRLSet:
                 crls = [x509.load_der_x509_crl(data)]
             return [self._entry(crl) for crl in crls]
         except _PARSE_ERRORS as exc:
-            raise CertificateError(f"malformed CRL: {exc}", reason="crl-malformed") from exc
+            raise CRLError(f"malformed CRL: {exc}", reason="crl-malformed") from exc
 
     def _entry(self, crl: x509.CertificateRevocationList) -> _Entry:
         issuer = crl.issuer
@@ -163,7 +168,7 @@ class CRLSet:
         verified = False
         if candidates:
             if not any(_signed_by(crl, cert) for cert in candidates):
-                raise CertificateError(
+                raise CRLError(
                     f"CRL of {issuer.rfc4514_string()} is not signed by that issuer",
                     reason="crl-bad-signature",
                 )
@@ -189,7 +194,7 @@ class CRLSet:
                 parent = chain[depth + 1] if depth + 1 < len(chain) else None
                 self._check_one(entries, depth, cert, parent, wall_time)
         except _PARSE_ERRORS as exc:
-            raise CertificateError(
+            raise CRLError(
                 f"malformed certificate in the chain: {exc}", reason="malformed"
             ) from exc
 
@@ -205,7 +210,7 @@ class CRLSet:
             if entry.issuer != cert.issuer or not _trusted(entry, parent):
                 continue
             if self.strict_freshness and _is_stale(entry, wall_time):
-                raise CertificateError(
+                raise CRLError(
                     f"the CRL of {cert.issuer.rfc4514_string()} is past its next update",
                     reason="crl-stale",
                 )
@@ -265,8 +270,15 @@ def _trusted(entry: _Entry, parent: x509.Certificate | None) -> bool:
         return True
     if parent is None or parent.subject != entry.issuer:
         return False  # nothing can vouch for it: not used
-    if not _signed_by(entry.crl, parent):
-        raise CertificateError(
+    key = parent.public_bytes(Encoding.DER)
+    ok = entry.vouched.get(key)
+    if ok is None:
+        ok = _signed_by(entry.crl, parent)
+        if len(entry.vouched) >= _MAX_VOUCHED:
+            entry.vouched.clear()
+        entry.vouched[key] = ok
+    if not ok:
+        raise CRLError(
             f"a CRL claims to be from {entry.issuer.rfc4514_string()} but is not signed by it",
             reason="crl-bad-signature",
         )

@@ -18,6 +18,8 @@ was sent or received (RFC 8446 section 6), else ``None``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sockit.errors import TLSError
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "CertificateExpired",
     "CertificateRevoked",
     "CertificateTransparencyError",
+    "CRLError",
     "HandshakeFailure",
     "HostnameMismatch",
     "OCSPError",
@@ -100,9 +103,32 @@ class OCSPError(CertificateError):
 
 
 class OCSPRevoked(OCSPError):
-    """The stapled OCSP response says the certificate is revoked."""
+    """The stapled OCSP response says the certificate is revoked.
+
+    ``revocation_time`` (aware UTC) and ``revocation_reason`` (the CRL reason
+    name, ``""`` if none was given) come from the response.
+    """
 
     default_reason = "ocsp-revoked"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        alert: int | None = None,
+        revocation_time: datetime | None = None,
+        revocation_reason: str = "",
+    ) -> None:
+        super().__init__(message, reason=reason, alert=alert)
+        self.revocation_time = revocation_time
+        self.revocation_reason = revocation_reason
+
+
+class CRLError(CertificateError):
+    """A CRL could not be used: malformed, badly signed, or stale under strict freshness."""
+
+    default_reason = "crl"
 
 
 class CertificateTransparencyError(CertificateError):

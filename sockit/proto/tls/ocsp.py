@@ -173,13 +173,12 @@ class OCSPPolicy:
             when = single.revocation_time_utc
             reason = single.revocation_reason
             why = "unspecified" if reason is None else str(reason.value)
-            exc = OCSPRevoked(
+            raise OCSPRevoked(
                 f"the stapled OCSP response says certificate {single.serial_number:#x} was "
-                f"revoked{'' if when is None else ' on ' + when.isoformat()} ({why})"
+                f"revoked{'' if when is None else ' on ' + when.isoformat()} ({why})",
+                revocation_time=when,
+                revocation_reason=why,
             )
-            exc.revocation_time = when  # type: ignore[attr-defined]
-            exc.revocation_reason = why  # type: ignore[attr-defined]
-            raise exc
         if status is not ocsp.OCSPCertStatus.GOOD:
             raise OCSPError("the OCSP responder does not know the certificate",
                             reason="ocsp-unknown")
