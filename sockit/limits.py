@@ -425,6 +425,10 @@ class SYNProtectDefaults(_Limits):
     penalty_failure: float = bounded(0.05, 0.0, 1.0)
     reward_success: float = bounded(0.05, 0.0, 1.0)
     max_tracked_ips: int = bounded(100_000, 1, 100_000_000)
+    #: a THROTTLEd address is still admitted at this rate (per second) ...
+    throttle_rate: float = bounded(1.0, 0.001, 1e6)
+    #: ... with this many admissions banked
+    throttle_burst: float = bounded(5.0, 1.0, 1e6)
 
     def _check(self) -> None:
         _require(
@@ -443,6 +447,10 @@ class PoolLimits(_Limits):
     idle_timeout: float = bounded(300.0, 0.001, 30 * DAY)
     cleanup_interval: float = bounded(60.0, 0.001, DAY)
     max_batch_accept: int = bounded(1000, 1, 100_000)
+    #: health is DEGRADED at this fill ratio ...
+    degraded_fill: float = bounded(0.9, 0.0, 1.0)
+    #: ... or for this long after a refusal for capacity or rate (seconds)
+    degraded_window: float = bounded(10.0, 0.0, DAY)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

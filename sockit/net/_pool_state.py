@@ -53,9 +53,9 @@ class PoolCounters:
         self.closed += 1
         self.closed_by[reason] += 1
 
-    def under_pressure(self, now: float) -> bool:
-        """Whether a FULL or RATE refusal happened in the last DEGRADED_WINDOW seconds."""
-        return self.last_pressure is not None and now - self.last_pressure < DEGRADED_WINDOW
+    def under_pressure(self, now: float, window: float = DEGRADED_WINDOW) -> bool:
+        """Whether a FULL or RATE refusal happened in the last ``window`` seconds."""
+        return self.last_pressure is not None and now - self.last_pressure < window
 
     def snapshot(
         self,

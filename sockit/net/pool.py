@@ -97,7 +97,7 @@ __all__ = [
 ]
 
 #: Health is DEGRADED from this share of ``max_connections`` in use.
-DEGRADED_FILL = 0.9
+DEGRADED_FILL = PoolLimits().degraded_fill
 
 _log = get_logger("net.pool")
 
@@ -427,8 +427,8 @@ class ConnectionPool(Closing):
         now = self._clock()
         with self._lock:
             state = self._drain.state
-            full = len(self._conns) >= DEGRADED_FILL * self._limits.max_connections
-            pressure = self._counters.under_pressure(now)
+            full = len(self._conns) >= self._limits.degraded_fill * self._limits.max_connections
+            pressure = self._counters.under_pressure(now, self._limits.degraded_window)
         if state is PoolState.STOPPED:
             return Health.STOPPED
         if state is PoolState.DRAINING:

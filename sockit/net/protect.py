@@ -70,9 +70,9 @@ __all__ = [
     "syncookies_enabled",
 ]
 
-THROTTLE_RATE: Final = 1.0
+THROTTLE_RATE: Final = SYNProtectDefaults().throttle_rate
 """Admissions per second :meth:`SYNProtector.admit` lets through for one throttled address."""
-THROTTLE_BURST: Final = 5.0
+THROTTLE_BURST: Final = SYNProtectDefaults().throttle_burst
 """How many admissions a throttled address may bank."""
 
 
@@ -95,9 +95,12 @@ class SYNProtector:
         clock: Callable[[], float] = time.monotonic,
         registry: MetricsRegistry | None = None,
         ipv6_prefix: int = 64,
-        throttle_rate: float = THROTTLE_RATE,
-        throttle_burst: float = THROTTLE_BURST,
+        throttle_rate: float | None = None,
+        throttle_burst: float | None = None,
     ) -> None:
+        cfg = config if config is not None else SYNProtectDefaults()
+        throttle_rate = cfg.throttle_rate if throttle_rate is None else throttle_rate
+        throttle_burst = cfg.throttle_burst if throttle_burst is None else throttle_burst
         if isinstance(ipv6_prefix, bool) or not isinstance(ipv6_prefix, int):
             raise ValueError(f"ipv6_prefix must be an int, not {ipv6_prefix!r}")
         if not 0 <= ipv6_prefix <= 128:
@@ -107,7 +110,7 @@ class SYNProtector:
                 raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
         if throttle_burst < 1:
             raise ValueError("throttle_burst must be at least 1")
-        self.config = config if config is not None else SYNProtectDefaults()
+        self.config = cfg
         self.allowlist = CIDRList(allow)
         self.denylist = CIDRList(deny)
         self._clock = clock
