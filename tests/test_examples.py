@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # substrings each example's stdout must contain
 EXPECTED: dict[str, list[str]] = {
+    "dtls_echo.py": ["dtls echo ok: 25 datagrams"],
     "echo_server.py": ["echo ok: 20 clients, 1000 echoes"],
     "fetch.py": ["fetch ok: 200, 13 bytes"],
     "h2_client.py": ["h2 ok: 40 responses over 1 connection(s), HTTP/2"],

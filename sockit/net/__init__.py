@@ -18,6 +18,7 @@ from sockit.net.dns import (
     ResolverStats,
     default_resolver,
 )
+from sockit.net.dtls import DTLSPeer, DTLSServer, DTLSSocket, connect_dtls, listen_dtls
 from sockit.net.happy import (
     HappyEyeballsConnector,
     HappyEyeballsError,
@@ -119,6 +120,9 @@ __all__ = [
     "ConnectionPool",
     "DNSQuery",
     "DNSResult",
+    "DTLSPeer",
+    "DTLSServer",
+    "DTLSSocket",
     "Datagram",
     "DatagramSocket",
     "DrainDeadline",
@@ -172,6 +176,7 @@ __all__ = [
     "available_backends",
     "bind_udp",
     "client_key",
+    "connect_dtls",
     "connect_happy",
     "connect_tcp",
     "connect_tls",
@@ -183,6 +188,7 @@ __all__ = [
     "get_default_timeout",
     "keylog_from_environment",
     "listen_backlog_max",
+    "listen_dtls",
     "listen_tcp",
     "listen_unix",
     "live_sockets",

@@ -23,6 +23,13 @@ from sockit.proto.tls.connection import TLSConnection, TLSState
 from sockit.proto.tls.context import ClientAuth, OCSPResponder, TLSContext
 from sockit.proto.tls.crl import CRLSet
 from sockit.proto.tls.ct import CTPolicy
+from sockit.proto.tls.dtls import (
+    CookieJar,
+    DTLSConnection,
+    DTLSContext,
+    DTLSListener,
+    DTLSState,
+)
 from sockit.proto.tls.errors import (
     CertificateError,
     CertificateExpired,
@@ -54,6 +61,11 @@ __all__ = [
     "CertificateTransparencyError",
     "ClientAuth",
     "CloseNotify",
+    "CookieJar",
+    "DTLSConnection",
+    "DTLSContext",
+    "DTLSListener",
+    "DTLSState",
     "HandshakeComplete",
     "HandshakeFailure",
     "HostnameMismatch",
