@@ -155,8 +155,7 @@ class HTTPClient(Closing):
     (default) honours ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
     like curl. Every proxy is used as a tunnel (``CONNECT`` for HTTP proxies).
     ``https://`` is verified by default: ``verify=True`` trusts
-    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` or the system CAs (OpenSSL's default
-    paths read those two variables themselves, whatever ``trust_env`` says),
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (unless ``trust_env=False``) or the system CAs,
     ``verify="ca.pem"`` (or a directory) exactly those, ``verify=False``
     nothing (curl's ``--insecure``); ``cert`` (a PEM with key, or a
     ``(cert, key)`` pair) is the client certificate for mutual TLS; ``tls``

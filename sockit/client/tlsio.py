@@ -16,7 +16,7 @@ a :class:`~sockit.proto.tls.TLSConnection`:
   record is left behind when the caller believes the request was sent.
 
 Verification is on by default: ``verify=True`` trusts ``SSL_CERT_FILE`` /
-``SSL_CERT_DIR`` when set (and ``trust_env``), else the system's CAs;
+``SSL_CERT_DIR`` when set (unless ``trust_env=False``), else the system's CAs;
 ``verify="ca.pem"`` (or a directory) trusts exactly that; ``verify=False``
 turns checking off (like ``curl --insecure``).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
@@ -88,6 +89,14 @@ def client_tls_context(
         if trust_env:
             cafile = env.get("SSL_CERT_FILE") or None
             capath = env.get("SSL_CERT_DIR") or None
+        else:
+            # OpenSSL's default paths read SSL_CERT_FILE/SSL_CERT_DIR themselves: name the
+            # compiled-in system locations explicitly so the environment is really ignored
+            paths = ssl.get_default_verify_paths()
+            if paths.openssl_cafile and os.path.isfile(paths.openssl_cafile):
+                cafile = paths.openssl_cafile
+            if paths.openssl_capath and os.path.isdir(paths.openssl_capath):
+                capath = paths.openssl_capath
     else:
         where = os.fspath(verify)
         if os.path.isdir(where):

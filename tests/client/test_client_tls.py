@@ -76,6 +76,8 @@ def test_ssl_cert_file_is_honoured(https: HTTPServer, monkeypatch: pytest.Monkey
     monkeypatch.setenv("SSL_CERT_FILE", _ca())
     with HTTPClient() as client:
         assert client.get(f"https://localhost:{https.port}/hello", timeout=10).status_code == 200
+    with HTTPClient(trust_env=False) as client, pytest.raises(UntrustedCertificate):
+        client.get(f"https://localhost:{https.port}/hello", timeout=10)  # the variable ignored
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_certs().server.cert))  # not our CA
     with HTTPClient() as client, pytest.raises(UntrustedCertificate):
         client.get(f"https://localhost:{https.port}/hello", timeout=10)
