@@ -65,9 +65,9 @@ def test_verification_failures(https: HTTPServer) -> None:
         client.get(f"https://localhost:{https.port}/hello", timeout=10)  # system CAs only
     certs = tls_certs()
     wrong = server_tls_context(certs.wrong_host.cert, certs.wrong_host.key)
-    with running(tls=wrong) as server, HTTPClient(verify=_ca(), trust_env=False) as client:
-        with pytest.raises(HostnameMismatch):
-            client.get(f"https://localhost:{server.port}/", timeout=10)
+    with running(tls=wrong) as server, HTTPClient(verify=_ca(), trust_env=False) as client, \
+            pytest.raises(HostnameMismatch):
+        client.get(f"https://localhost:{server.port}/", timeout=10)
     with running(tls=wrong) as server, HTTPClient(verify=False, trust_env=False) as client:
         assert client.get(f"https://localhost:{server.port}/", timeout=10).status_code == 200
 
