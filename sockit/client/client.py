@@ -28,18 +28,24 @@ else is retried.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json as _json
 import logging
 import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from typing import Final
 
 from sockit._closing import Closing
 from sockit._version import __version__
 from sockit.client.body import BodyInput, RequestBody, prepare_body
 from sockit.client.connection import HTTPConnection, connect_origin, open_connection
+from sockit.client.conveniences import Conveniences, RequestOptions
+from sockit.client.flow import AuthFlow, CookieStore, FlowPolicy
+from sockit.client.flow import run as run_flow
 from sockit.client.h2conn import H2ClientConnection, H2Stream
 from sockit.client.pool import ConnectionPool, PoolStats
 from sockit.client.proxying import ProxyChooser
@@ -55,8 +61,10 @@ from sockit.errors import (
     SockitError,
 )
 from sockit.limits import ClientLimits
+from sockit.net.retry import Retry
 from sockit.observe import REGISTRY, get_logger, log_event
 from sockit.proto.http import URL, Headers, HeadersInput
+from sockit.proto.http.forms import Fields, FileSpec, encode_form, encode_multipart, encode_query
 from sockit.proto.http.url import Origin
 from sockit.proto.http1 import HTTP1Config, InformationalResponse, Request
 from sockit.proto.http1 import Response as H1Response
@@ -120,6 +128,42 @@ def _parse_url(url: str | URL) -> _Target:
     return parsed, origin, parsed.request_target.encode("ascii"), host_header
 
 
+_NO_JSON: Final = object()  # json=None is a valid JSON body ("null"): this means "not given"
+
+
+def _with_params(url: str | URL, params: Fields) -> URL:
+    """``url`` with ``params`` appended to its query."""
+    parsed = url if isinstance(url, URL) else _parse_url(url)[0]
+    extra = encode_query(params)
+    if not extra:
+        return parsed
+    query = f"{parsed.query}&{extra}" if parsed.query else extra
+    return parsed.replace(query=query)
+
+
+def _encode_body(
+    body: BodyInput,
+    json_value: object,
+    data: Fields | None,
+    files: Mapping[str, FileSpec] | None,
+) -> tuple[bytes, str]:
+    """The bytes and Content-Type for ``json=``, ``data=`` or ``files=``."""
+    if body is not None or (json_value is not _NO_JSON and (data is not None or files)):
+        raise LocalProtocolError("give one of body=, json= and data=/files=")
+    if json_value is not _NO_JSON:
+        try:
+            text = _json.dumps(json_value, ensure_ascii=False, separators=(",", ":"),
+                               allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise LocalProtocolError(f"json= is not serialisable: {exc}") from None
+        return text.encode("utf-8"), "application/json"
+    if files:
+        ctype, content = encode_multipart(data, files)
+        return content, ctype
+    ctype, content = encode_form(data or {})
+    return content, ctype
+
+
 class _NotH2(Exception):
     """An https origin answered ALPN with something other than h2."""
 
@@ -135,7 +179,7 @@ def _method(method: str) -> tuple[str, bytes]:
         raise LocalProtocolError(f"invalid method {method!r}") from None
 
 
-class HTTPClient(Closing):
+class HTTPClient(Conveniences, Closing):
     """A thread-safe HTTP/1.1 client with a keep-alive connection pool.
 
     ``limits`` bounds timeouts, pool sizes and response sizes;
@@ -179,6 +223,11 @@ class HTTPClient(Closing):
         verify: bool | str | os.PathLike[str] = True,
         cert: CertArg = None,
         tls: TLSContext | None = None,
+        auth: AuthFlow | None = None,
+        cookies: CookieStore | None = None,
+        follow_redirects: bool = True,
+        allow_downgrade: bool = False,
+        retry: Retry | None = None,
     ) -> None:
         self._proxies = ProxyChooser(proxy, trust_env=trust_env)
         self._tls_args = (verify, cert, trust_env)
@@ -189,6 +238,17 @@ class HTTPClient(Closing):
         self._limits = ClientLimits() if limits is None else limits
         if not isinstance(self._limits, ClientLimits):
             raise LocalProtocolError("limits must be a ClientLimits")
+        #: The cookie jar (``None``: cookies are neither stored nor sent).
+        self.cookies = cookies
+        self._flow = FlowPolicy(
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            max_redirects=self._limits.max_redirects,
+            allow_downgrade=allow_downgrade,
+            max_auth_retries=self._limits.max_auth_retries,
+            retry=retry,
+        )
         self._http1 = HTTP1Config() if http1 is None else http1
         if not isinstance(self._http1, HTTP1Config):
             raise LocalProtocolError("http1 must be an HTTP1Config")
@@ -257,34 +317,93 @@ class HTTPClient(Closing):
         method: str,
         url: str | URL,
         *,
+        params: Fields | None = None,
         headers: HeadersInput | None = None,
         body: BodyInput = None,
+        json: object = _NO_JSON,
+        data: Fields | None = None,
+        files: Mapping[str, FileSpec] | None = None,
+        auth: AuthFlow | None = None,
         timeout: TimeoutSpec = None,
         stream: bool = False,
         decode_content: bool | None = None,
+        follow_redirects: bool | None = None,
     ) -> Response:
-        """Send one request and return its response.
+        """Send a request (following redirects, answering auth challenges) and return the response.
 
         ``body``: bytes, str (UTF-8), a binary file, or an iterable of bytes
-        (sent chunked). ``timeout``: seconds for each phase, or
-        :class:`~sockit.client.timeouts.Timeouts`. ``stream=True`` returns
-        once the head has arrived; read the body with ``iter_bytes()`` and
-        close the response (or use ``with``). ``decode_content`` overrides
-        the client's setting for this request.
+        (sent chunked); or instead ``json=`` (any JSON-serialisable value),
+        ``data=`` (form fields, URL-encoded) or ``files=`` (with ``data``:
+        ``multipart/form-data``). ``params`` are added to the URL's query.
+        ``auth`` replaces the client's for this request. ``timeout``: seconds
+        for each phase, or :class:`~sockit.client.timeouts.Timeouts` (the total
+        covers every redirect and retry). ``stream=True`` returns once the
+        head has arrived; read the body with ``iter_bytes()`` and close the
+        response (or use ``with``). ``decode_content`` and
+        ``follow_redirects`` override the client's settings.
         """
         start = _monotonic()
         dl = resolve_timeouts(timeout, self._limits, start)
-        method, method_b = _method(method)
+        method = _method(method)[0]
+        if params:
+            url = _with_params(url, params)
+        own: list[tuple[str, str]] = [] if headers is None else (
+            (headers if isinstance(headers, Headers) else Headers(headers)).items()
+        )
+        if json is not _NO_JSON or data is not None or files is not None:
+            body, ctype = _encode_body(body, json, data, files)
+            if not any(name.lower() == "content-type" for name, _ in own):
+                own = [*own, ("Content-Type", ctype)]
+        prepared = prepare_body(body, method)
+        policy = self._flow
+        if auth is not None or (follow_redirects is not None
+                                and follow_redirects != policy.follow_redirects):
+            policy = dataclasses.replace(
+                policy,
+                auth=auth if auth is not None else policy.auth,
+                follow_redirects=policy.follow_redirects if follow_redirects is None
+                else follow_redirects,
+            )
+        first = self._target(url)[0]
+
+        def send(
+            method: str, target: URL, more: list[tuple[str, str]], body: RequestBody | None
+        ) -> Response:
+            # the first hop goes by the caller's text: http+unix paths keep their case
+            where = url if target is first else target
+            return self._send(method, where, more, body, dl, start, stream, decode_content)
+
+        return run_flow(send, policy, method, first, own, prepared)
+
+    def _call(self, method: str, url: str | URL, options: RequestOptions) -> Response:
+        return self.request(method, url, **options)
+
+    def _target(self, url: str | URL) -> _Target:
         target = self._urls.get(url)
         if target is None:
             target = _parse_url(url)
             if len(self._urls) >= _URL_CACHE_SIZE:
                 self._urls.clear()
             self._urls[url] = target
-        parsed, origin, request_target, host = target
-        prepared = prepare_body(body, method)
+        return target
+
+    def _send(  # noqa: PLR0917 - private, one call site
+        self,
+        method: str,
+        url: str | URL,
+        headers: list[tuple[str, str]],
+        prepared: RequestBody | None,
+        dl: Deadlines,
+        start: float,
+        stream: bool,
+        decode_content: bool | None,
+    ) -> Response:
+        """One exchange: ``method url`` with the client's headers and ``headers`` (winning)."""
+        method_b = method.encode("ascii")
+        parsed, origin, request_target, host = self._target(url)
         decode = self._decode if decode_content is None else decode_content
-        event = Request(method_b, request_target, self._headers(host, headers, prepared, decode))
+        event = Request(method_b, request_target,
+                        self._headers(host, headers or None, prepared, decode))
         if self._wants_h2(origin):
             try:
                 scheme = "https" if origin.scheme == "https" else "http"
@@ -494,60 +613,3 @@ class HTTPClient(Closing):
         else:
             response.read()
         return response
-
-    # -- conveniences --------------------------------------------------------------
-
-    def get(
-        self,
-        url: str | URL,
-        *,
-        headers: HeadersInput | None = None,
-        timeout: TimeoutSpec = None,
-        stream: bool = False,
-    ) -> Response:
-        """``request("GET", url, ...)``."""
-        return self.request("GET", url, headers=headers, timeout=timeout, stream=stream)
-
-    def head(
-        self, url: str | URL, *, headers: HeadersInput | None = None, timeout: TimeoutSpec = None
-    ) -> Response:
-        """``request("HEAD", url, ...)``."""
-        return self.request("HEAD", url, headers=headers, timeout=timeout)
-
-    def post(
-        self,
-        url: str | URL,
-        body: BodyInput = None,
-        *,
-        headers: HeadersInput | None = None,
-        timeout: TimeoutSpec = None,
-        stream: bool = False,
-    ) -> Response:
-        """``request("POST", url, body=body, ...)``."""
-        return self.request(
-            "POST", url, headers=headers, body=body, timeout=timeout, stream=stream
-        )
-
-    def put(
-        self,
-        url: str | URL,
-        body: BodyInput = None,
-        *,
-        headers: HeadersInput | None = None,
-        timeout: TimeoutSpec = None,
-        stream: bool = False,
-    ) -> Response:
-        """``request("PUT", url, body=body, ...)``."""
-        return self.request("PUT", url, headers=headers, body=body, timeout=timeout, stream=stream)
-
-    def delete(
-        self,
-        url: str | URL,
-        *,
-        headers: HeadersInput | None = None,
-        timeout: TimeoutSpec = None,
-        stream: bool = False,
-    ) -> Response:
-        """``request("DELETE", url, ...)``."""
-        return self.request("DELETE", url, headers=headers, timeout=timeout, stream=stream)
-

@@ -183,6 +183,7 @@ class Response(Closing):
         "_streamed",
         "elapsed",
         "headers",
+        "history",
         "http_version",
         "method",
         "reason",
@@ -212,6 +213,8 @@ class Response(Closing):
         self.http_version = http_version
         #: The URL that was requested.
         self.url = url
+        #: The redirect responses that led here, oldest first (closed).
+        self.history: list[Response] = []
         #: The request method.
         self.method = method
         #: Time from the start of the request until the response head arrived.
