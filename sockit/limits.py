@@ -214,6 +214,8 @@ class ClientLimits(_Limits):
     connect_timeout: float = bounded(30.0, 0.001, 3600.0)
     request_timeout: float = bounded(60.0, 0.001, DAY)
     pool_idle_timeout: float = bounded(60.0, 0.001, DAY)
+    #: a pooled connection older than this is not reused (servers rotate, DNS changes)
+    max_connection_age: float = bounded(3600.0, 0.001, 30 * DAY)
     max_redirects: int = bounded(10, 0, 100)
     max_connections_per_host: int = bounded(6, 1, 10_000)
     max_connections: int = bounded(100, 1, 1_000_000)

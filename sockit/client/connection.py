@@ -272,6 +272,7 @@ class HTTPConnection:
         "_pin",
         "_pos",
         "_pout",
+        "created",
         "exchanges",
         "idle_since",
         "origin",
@@ -296,6 +297,8 @@ class HTTPConnection:
         self._pos = 0
         #: When the connection went back to the pool (``time.monotonic``).
         self.idle_since = 0.0
+        #: When it was opened (``time.monotonic``): ``max_connection_age`` counts from here.
+        self.created = _monotonic()
         #: Exchanges completed on this connection.
         self.exchanges = 0
         #: Response bytes received in the current exchange.

@@ -78,6 +78,7 @@ class ConnectionPool:
         self._per_host = limits.max_connections_per_host
         self._max = limits.max_connections
         self._idle_timeout = limits.pool_idle_timeout
+        self._max_age = limits.max_connection_age
         self._opener = opener
         self._cond = threading.Condition(threading.Lock())
         self._idle: dict[Origin, list[HTTPConnection]] = {}
@@ -106,8 +107,10 @@ class ConnectionPool:
                 evicted.close()
             if conn is None:
                 break
+            now = _monotonic()
             if (
-                _monotonic() - conn.idle_since <= self._idle_timeout
+                now - conn.idle_since <= self._idle_timeout
+                and now - conn.created <= self._max_age
                 and conn.looks_reusable()
             ):
                 _REUSED.inc()

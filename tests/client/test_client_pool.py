@@ -239,3 +239,14 @@ def test_no_socket_leaks(serve: Serve) -> None:
     assert held.read() == b"2:GET /first "
     assert c.pool_stats().connections == 0
     assert live_sockets() == before
+
+
+def test_old_connections_are_not_reused(serve: Serve) -> None:
+    server = serve(keep_alive(lambda req, peer: peer.respond(b"x")))
+    with HTTPClient(limits=ClientLimits(max_connection_age=0.2)) as client:
+        client.get(server.url(), timeout=5)
+        client.get(server.url(), timeout=5)
+        assert server.accepted == 1  # young: reused
+        time.sleep(0.3)
+        client.get(server.url(), timeout=5)
+        assert server.accepted == 2  # too old: a new connection
