@@ -15,20 +15,31 @@ never imports :mod:`sockit.server`.
 """
 
 from sockit.client.api import default_client, get, post, request
+from sockit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, auth_from_userinfo
 from sockit.client.client import HTTPClient
+from sockit.client.conveniences import DownloadResult
 from sockit.client.pool import PoolStats
+from sockit.client.redirects import InsecureRedirect, TooManyRedirects
 from sockit.client.response import ContentDecodeError, HTTPStatusError, Response
 from sockit.client.timeouts import Timeouts
 from sockit.client.websocket import WebSocket, websocket_connect
 
 __all__ = [
+    "Auth",
+    "BasicAuth",
+    "BearerAuth",
     "ContentDecodeError",
+    "DigestAuth",
+    "DownloadResult",
     "HTTPClient",
     "HTTPStatusError",
+    "InsecureRedirect",
     "PoolStats",
     "Response",
     "Timeouts",
+    "TooManyRedirects",
     "WebSocket",
+    "auth_from_userinfo",
     "default_client",
     "get",
     "post",

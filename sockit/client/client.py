@@ -229,6 +229,11 @@ class HTTPClient(Conveniences, Closing):
         allow_downgrade: bool = False,
         retry: Retry | None = None,
     ) -> None:
+        if auth is not None and getattr(auth, "proxy", False):
+            raise LocalProtocolError(
+                "proxies are tunnels here: put proxy credentials in the proxy URL "
+                "(http://user:pass@proxy:3128), not in a proxy=True auth object"
+            )
         self._proxies = ProxyChooser(proxy, trust_env=trust_env)
         self._tls_args = (verify, cert, trust_env)
         self._tls_given = tls
