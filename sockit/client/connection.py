@@ -39,6 +39,8 @@ from sockit.errors import (
     Timeout,
 )
 from sockit.net import Socket, connect_tcp, connect_unix
+from sockit.net.dns import ResolvedAddress
+from sockit.net.happy import connect_happy
 from sockit.net.proxy import open_proxy_handshake, run_handshake
 from sockit.proto.events import Event, Role
 from sockit.proto.http.percent import unquote
@@ -120,6 +122,18 @@ def _resolve(host: str, port: int, budget: float | None, phase: Phase) -> list[s
     if not seen:
         raise ConnectError(errno.EHOSTUNREACH, f"no address for {host!r}")
     return list(seen)
+
+
+def _happy(host: str, port: int, addresses: list[str], budget: float | None) -> Socket:
+    """Happy Eyeballs (RFC 8305) over addresses of both families; the winner's socket."""
+    resolved = [
+        ResolvedAddress(socket.AF_INET6, (a, port, 0, 0)) if ":" in a
+        else ResolvedAddress(socket.AF_INET, (a, port))
+        for a in addresses
+    ]
+    result = connect_happy(host, port, timeout=budget, addresses=resolved)
+    result.sock.timeout = None
+    return result.sock
 
 
 def _nearest(*bounds: tuple[float | None, Phase]) -> tuple[float | None, Phase]:
@@ -237,6 +251,10 @@ def _connect_plain(
             left, phase = budget()
             left, phase = _nearest((left, phase), (dl.dns, Phase.DNS))
             addresses = _resolve(host, port, left, phase)
+            if len({":" in a for a in addresses}) == 2:  # both families: race them
+                left, phase = budget()
+                sock = _happy(host, port, addresses, left)
+                return sock, b""
             last: NetworkError | None = None
             for address in addresses:
                 left, phase = budget()

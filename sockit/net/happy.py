@@ -27,7 +27,7 @@ import dataclasses
 import errno
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sockit.errors import ConnectError, NetworkError, Phase, SockitError, Timeout
 from sockit.limits import HappyEyeballsDefaults
@@ -123,6 +123,7 @@ class HappyEyeballsConnector:
         source_address: tuple[str, int] | None = None,
         nodelay: bool = True,
         prefer_ipv6: bool | None = None,
+        addresses: Sequence[ResolvedAddress] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -144,6 +145,12 @@ class HappyEyeballsConnector:
         self._wake = WakeFd()  # raised by resolver threads when one of our lookups is done
         try:
             reactor.register(self._wake, READ, data=self)
+            if addresses is not None:  # resolved already: no lookups, start at once
+                for family in (socket.AF_INET6, socket.AF_INET):
+                    found = tuple(a for a in addresses if a.family == family)
+                    self._planner.addresses_resolved(family, found, self._started)
+                self._arm(self._started, self._started)
+                return
             literal = ip_literal_family(host) is not None
             families = (socket.AF_UNSPEC,) if literal else (socket.AF_INET6, socket.AF_INET)
             dns_timeout = min(self._resolver.config.timeout, self._total)
@@ -297,18 +304,21 @@ def connect_happy(
     clock: Callable[[], float] = time.monotonic,
     nodelay: bool = True,
     prefer_ipv6: bool | None = None,
+    addresses: Sequence[ResolvedAddress] | None = None,
 ) -> HappyResult:
     """Connect to ``host:port`` the Happy Eyeballs way, blocking until one attempt wins.
 
     A private reactor drives a :class:`HappyEyeballsConnector`; the returned
     socket is in the usual sockit mode (non-blocking fd, blocking calls with
     timeouts). ``timeout`` bounds the whole call (default
-    ``config.total_timeout``, 30 s).
+    ``config.total_timeout``, 30 s). ``addresses`` skips the lookups: the
+    attempts race over these (the caller resolved ``host`` already).
     """
     with Reactor(clock=clock) as reactor:
         connector = HappyEyeballsConnector(
             reactor, host, port, resolver=resolver, config=config, timeout=timeout,
             source_address=source_address, nodelay=nodelay, prefer_ipv6=prefer_ipv6,
+            addresses=addresses,
         )  # fmt: skip
         try:
             while True:

@@ -304,3 +304,40 @@ def test_connect_timeout() -> None:
         for s in fillers:
             s.close()
         listener.close()
+
+
+def test_dual_stack_names_race_both_families(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An IPv6 address that never answers does not hold up the IPv4 one (RFC 8305)."""
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    real = socket.getaddrinfo
+
+    def dual(host: object, *args: object, **kwargs: object) -> object:
+        if host == "dual.example":
+            return [
+                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("100::1", port, 0, 0)),  # discard
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", dual)
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    start = time.monotonic()
+    with HTTPClient() as c:
+        r = c.get(f"http://dual.example:{port}/", timeout=5)
+    elapsed = time.monotonic() - start
+    listener.close()
+    assert r.content == b"ok"
+    assert elapsed < 3  # the IPv4 attempt started after the 250 ms attempt delay
