@@ -17,13 +17,14 @@ One client is meant to be shared: it is thread-safe, and its pool keeps
 connections alive per origin. See ``docs/client.md`` for pooling, timeouts
 and their phases, streaming, errors, and what is not there yet.
 
-The one retry: a request sent on a *pooled* connection that fails before a
-single response byte arrives (the server closed or reset the connection
-while it sat idle, a race no check before reuse can rule out) is sent once
-more on a fresh connection, provided its body can be sent again (no body,
-``bytes``/``str``, or a seekable file; not an iterator). A browser does the
-same; the failure says the server never started on the request. Nothing
-else is retried.
+The one retry: an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT,
+DELETE — RFC 9110 section 9.2.2) sent on a *pooled* connection that fails
+before a single response byte arrives (the server closed or reset the
+connection while it sat idle, a race no check before reuse can rule out) is
+sent once more on a fresh connection, provided its body can be sent again
+(no body, ``bytes``/``str``, or a seekable file; not an iterator). A POST is
+never sent twice behind the caller's back: the server may have acted on it.
+Anything more is the opt-in ``retry=`` policy.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def _parse_url(url: str | URL) -> _Target:
     return parsed, origin, parsed.request_target.encode("ascii"), host_header
 
 
+#: methods whose request may be sent twice (RFC 9110 section 9.2.2): the stale-connection retry
+_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _NO_JSON: Final = object()  # json=None is a valid JSON body ("null"): this means "not given"
 
 
@@ -429,6 +432,7 @@ class HTTPClient(Conveniences, Closing):
                     reused
                     and not fresh
                     and conn.received == 0
+                    and method in _IDEMPOTENT
                     and (prepared is None or prepared.replayable)
                 ):
                     _RETRIES.inc()

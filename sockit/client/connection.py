@@ -116,6 +116,10 @@ def _resolve(host: str, port: int, budget: float | None, phase: Phase) -> list[s
         raise ConnectError(
             exc.errno or errno.EHOSTUNREACH, f"cannot resolve {host!r}: {exc.strerror or exc}"
         ) from exc
+    except UnicodeError as exc:  # the idna codec: an empty label, or one over 63 bytes
+        raise ConnectError(
+            errno.EHOSTUNREACH, f"cannot resolve {host!r}: not a valid host name ({exc})"
+        ) from exc
     seen: dict[str, None] = {}
     for info in infos:
         seen.setdefault(str(info[4][0]), None)
@@ -287,6 +291,7 @@ class HTTPConnection:
         "_events",
         "_h1",
         "_initial",
+        "_pboth",
         "_pin",
         "_pos",
         "_pout",
@@ -311,6 +316,8 @@ class HTTPConnection:
         self._pin.register(fd, _POLLIN)
         self._pout = select.poll()
         self._pout.register(fd, _POLLOUT)
+        self._pboth = select.poll()
+        self._pboth.register(fd, _POLLIN | _POLLOUT)
         self._events: list[Event] = []
         self._pos = 0
         #: When the connection went back to the pool (``time.monotonic``).
@@ -384,7 +391,26 @@ class HTTPConnection:
                 sent += n
                 continue
             deadline, phase = dl.until(dl.write, Phase.WRITE)
-            self._wait(self._pout, deadline, phase, f"sending the request to {self.origin}")
+            self._wait(self._pboth, deadline, phase, f"sending the request to {self.origin}")
+            if self._pin.poll(0):
+                self._early_input()
+
+    def _early_input(self) -> None:
+        """The server spoke while we were still sending: an early answer (413, 401...)?
+
+        Its bytes are kept for the response parser and the upload stops (RFC
+        9112 section 9.3); the caller then reads that answer. Input that is not
+        application data (a TLS session ticket) changes nothing.
+        """
+        data = self.sock.try_recv(_RECV_SIZE)
+        if data is None:
+            return
+        if not data:
+            raise ConnectionClosed(errno.EPIPE, f"{self.origin} closed the connection "
+                                   "before the request was sent")
+        self._initial += data
+        raise NetworkError(errno.ECONNABORTED, f"{self.origin} answered before the "
+                           "request body was sent; the upload stopped")
 
     def send_request(self, request: Request, chunks: Iterator[bytes] | None, dl: Deadlines) -> None:
         """Send the head and the body (``chunks``; ``None``: no body).

@@ -55,11 +55,19 @@ def test_stale_connection_retry_replays_bytes_and_files(serve: Serve, client: HT
 
     server = serve(close_on_second_request)
     client.get(server.url("/first"))
-    assert client.post(server.url("/p"), b"payload").content == b"1:POST /p payload"
+    assert client.delete(server.url("/p")).content == b"1:DELETE /p "
     server2 = serve(close_on_second_request)
     client.get(server2.url("/first"))
     body = io.BytesIO(b"from a file")
     assert client.put(server2.url("/f"), body).content == b"1:PUT /f from a file"
+
+
+def test_post_is_never_sent_twice(serve: Serve, client: HTTPClient) -> None:
+    server = serve(close_on_second_request)
+    client.get(server.url("/first"))
+    with pytest.raises(ConnectionClosed):
+        client.post(server.url("/pay"), b"amount=100")
+    assert server.accepted == 1
 
 
 def test_iterator_body_is_not_retried(serve: Serve, client: HTTPClient) -> None:
