@@ -216,6 +216,8 @@ class ClientLimits(_Limits):
     pool_idle_timeout: float = bounded(60.0, 0.001, DAY)
     #: a pooled connection older than this is not reused (servers rotate, DNS changes)
     max_connection_age: float = bounded(3600.0, 0.001, 30 * DAY)
+    #: interim (1xx) responses accepted before the final one
+    max_interim_responses: int = bounded(100, 0, 100_000)
     max_redirects: int = bounded(10, 0, 100)
     max_connections_per_host: int = bounded(6, 1, 10_000)
     max_connections: int = bounded(100, 1, 1_000_000)

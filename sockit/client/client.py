@@ -55,6 +55,7 @@ from sockit.client.timeouts import Deadlines, TimeoutSpec, resolve_timeouts
 from sockit.client.tlsio import CertArg, TLSTransport, client_tls_context
 from sockit.errors import (
     ConnectionClosed,
+    LimitExceeded,
     LocalProtocolError,
     NetworkError,
     Phase,
@@ -575,8 +576,8 @@ class HTTPClient(Conveniences, Closing):
                 del self._h2_conns[conn.origin]
         conn.close_when_idle()
 
-    @staticmethod
-    def _read_head(conn: BodySource, dl: Deadlines) -> H1Response:
+    def _read_head(self, conn: BodySource, dl: Deadlines) -> H1Response:
+        interim = 0
         while True:
             event = conn.next_event(dl, Phase.READ, dl.read)
             if type(event) is H1Response:
@@ -584,6 +585,11 @@ class HTTPClient(Conveniences, Closing):
                 return event
             if not isinstance(event, InformationalResponse):
                 raise RemoteProtocolError(f"unexpected {type(event).__name__} before a response")
+            interim += 1
+            cap = self._limits.max_interim_responses
+            if interim > cap:
+                raise LimitExceeded(f"more than {cap} interim (1xx) responses",
+                                    limit="max_interim_responses", value=cap, http_status=None)
 
     def _response(  # noqa: PLR0917 - private, one call site
         self,
