@@ -19,6 +19,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # substrings each example's stdout must contain
 EXPECTED: dict[str, list[str]] = {
+    "auth.py": ["auth ok: basic, bearer and digest accepted; the second digest request "
+                "needed no new challenge"],
+    "download.py": ["download ok:", "(206), complete (416), uploaded back intact"],
+    "json_api.py": ["json api ok: 3 created, 1 done via 303, 2 open, missing -> 404"],
     "dtls_echo.py": ["dtls echo ok: 25 datagrams"],
     "echo_server.py": ["echo ok: 20 clients, 1000 echoes"],
     "fetch.py": ["fetch ok: 200, 13 bytes"],
