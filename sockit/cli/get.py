@@ -68,6 +68,10 @@ def _get_configure(parser: argparse.ArgumentParser) -> None:
                         help="ask for a compressed response and decompress it (the default)")
     parser.add_argument("--raw", action="store_true",
                         help="do not decode Content-Encoding: write the body as sent")
+    parser.add_argument("-b", "--cookie", default=None, metavar="FILE|NAME=VALUE",
+                        help="send cookies from a cookies.txt FILE, or 'NAME=VALUE' pairs")
+    parser.add_argument("-c", "--cookie-jar", default=None, metavar="FILE",
+                        help="write every cookie to FILE (cookies.txt, as curl does) at the end")
 
 
 def _request_headers(raw: list[str]) -> list[tuple[str, str]]:
@@ -82,7 +86,7 @@ def _request_headers(raw: list[str]) -> list[tuple[str, str]]:
 
 def _client(args: argparse.Namespace) -> HTTPClient:
     """The client the options describe (``ValueError`` for contradictory ones)."""
-    from sockit.client import HTTPClient, auth_from_userinfo  # noqa: PLC0415
+    from sockit.client import CookieJar, HTTPClient, auth_from_userinfo  # noqa: PLC0415
     from sockit.limits import ClientLimits, RetryDefaults  # noqa: PLC0415
     from sockit.net.retry import Retry  # noqa: PLC0415
     from sockit.proto.http2 import H2Config  # noqa: PLC0415
@@ -102,7 +106,11 @@ def _client(args: argparse.Namespace) -> HTTPClient:
     if args.retry:
         retry = Retry(RetryDefaults(max_attempts=args.retry + 1))
     verify: bool | str = False if args.insecure else (args.cacert or True)
+    jar = CookieJar()
+    if args.cookie is not None and "=" not in args.cookie:
+        jar.load_into(args.cookie, missing_ok=True)
     return HTTPClient(
+        cookies=jar,
         limits=limits,
         http2_prior_knowledge=args.http2_prior_knowledge,
         http2=H2Config() if args.http2 else None,
@@ -116,9 +124,7 @@ def _client(args: argparse.Namespace) -> HTTPClient:
 
 
 def _get_run(args: argparse.Namespace) -> int:
-    from sockit.client import TooManyRedirects  # noqa: PLC0415 - keep `sockit info` light
-    from sockit.errors import ConnectError, Timeout, TLSError  # noqa: PLC0415
-    from sockit.proto.tls import CertificateError  # noqa: PLC0415
+    from sockit.client import CookieJar  # noqa: PLC0415 - keep `sockit info` light
 
     try:
         headers = _request_headers(args.headers)
@@ -133,12 +139,36 @@ def _get_run(args: argparse.Namespace) -> int:
         print(f"sockit get: {exc}", file=sys.stderr)
         return 2
     method = args.method or ("POST" if body is not None else "GET")
+    if args.cookie is not None and "=" in args.cookie:
+        headers.append(("Cookie", args.cookie))
     err = sys.stderr
     try:
         client = _client(args)
-    except (SockitError, ValueError) as exc:
+    except (SockitError, ValueError, OSError) as exc:
         print(f"sockit get: {exc}", file=err)
         return 2
+    try:
+        return _fetch(client, args, method, headers, body)
+    finally:
+        if args.cookie_jar and isinstance(client.cookies, CookieJar):
+            try:
+                client.cookies.save(args.cookie_jar, include_session=True)
+            except OSError as exc:
+                print(f"sockit get: cannot write the cookie jar: {exc}", file=err)
+
+
+def _fetch(
+    client: HTTPClient,
+    args: argparse.Namespace,
+    method: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+) -> int:
+    from sockit.client import TooManyRedirects  # noqa: PLC0415 - keep `sockit info` light
+    from sockit.errors import ConnectError, Timeout, TLSError  # noqa: PLC0415
+    from sockit.proto.tls import CertificateError  # noqa: PLC0415
+
+    err = sys.stderr
     try:
         with client, client.request(
             method, args.url, headers=headers, body=body, timeout=args.timeout, stream=True

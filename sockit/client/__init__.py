@@ -18,6 +18,7 @@ from sockit.client.api import default_client, get, post, request
 from sockit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, auth_from_userinfo
 from sockit.client.client import HTTPClient
 from sockit.client.conveniences import DownloadResult
+from sockit.client.cookies import CookieJar, CookieJarStats
 from sockit.client.pool import PoolStats
 from sockit.client.redirects import InsecureRedirect, TooManyRedirects
 from sockit.client.response import ContentDecodeError, HTTPStatusError, Response
@@ -29,6 +30,8 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "ContentDecodeError",
+    "CookieJar",
+    "CookieJarStats",
     "DigestAuth",
     "DownloadResult",
     "HTTPClient",

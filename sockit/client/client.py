@@ -45,6 +45,7 @@ from sockit._version import __version__
 from sockit.client.body import BodyInput, RequestBody, prepare_body
 from sockit.client.connection import HTTPConnection, connect_origin, open_connection
 from sockit.client.conveniences import Conveniences, RequestOptions
+from sockit.client.cookies import CookieJar
 from sockit.client.flow import AuthFlow, CookieStore, FlowPolicy
 from sockit.client.flow import run as run_flow
 from sockit.client.h2conn import H2ClientConnection, H2Stream
@@ -228,7 +229,7 @@ class HTTPClient(Conveniences, Closing):
         cert: CertArg = None,
         tls: TLSContext | None = None,
         auth: AuthFlow | None = None,
-        cookies: CookieStore | None = None,
+        cookies: CookieStore | bool | None = True,
         follow_redirects: bool = True,
         allow_downgrade: bool = False,
         retry: Retry | None = None,
@@ -248,9 +249,11 @@ class HTTPClient(Conveniences, Closing):
         if not isinstance(self._limits, ClientLimits):
             raise LocalProtocolError("limits must be a ClientLimits")
         #: The cookie jar (``None``: cookies are neither stored nor sent).
-        self.cookies = cookies
+        self.cookies: CookieStore | None = (
+            CookieJar() if cookies is True else (None if cookies is False else cookies)
+        )
         self._flow = FlowPolicy(
-            cookies=cookies,
+            cookies=self.cookies,
             auth=auth,
             follow_redirects=follow_redirects,
             max_redirects=self._limits.max_redirects,

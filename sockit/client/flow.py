@@ -46,8 +46,15 @@ class CookieStore(Protocol):
         """Store the response's ``Set-Cookie`` fields."""
         ...
 
-    def header_for(self, url: URL | str, *, top_level: bool = ..., method: str = ...) -> str | None:
-        """The ``Cookie`` header value for ``url``."""
+    def header_for(
+        self,
+        url: URL | str,
+        *,
+        top_level: bool = ...,
+        method: str = ...,
+        site: URL | str | None = ...,
+    ) -> str | None:
+        """The ``Cookie`` header value for ``url`` (``site``: where the chain started)."""
         ...
 
 
@@ -146,6 +153,7 @@ def run(  # noqa: PLR0917 - the request's parts, in the order they are read
 ) -> Response:
     """Carry one request through cookies, auth, retries and redirects (module docstring)."""
     own = list(headers)
+    start = url
     history: list[Response] = []
     auth = policy.auth
     auth_origin = _origin(url)
@@ -154,7 +162,8 @@ def run(  # noqa: PLR0917 - the request's parts, in the order they are read
     while True:
         extra = list(own)
         if policy.cookies is not None and not any(n.lower() == "cookie" for n, _ in own):
-            cookie = policy.cookies.header_for(url, method=method)
+            # SameSite is judged against where a redirect chain started
+            cookie = policy.cookies.header_for(url, method=method, site=start if history else None)
             if cookie:
                 extra.append(("Cookie", cookie))
         use_auth = auth is not None and (auth.proxy or _origin(url) == auth_origin)

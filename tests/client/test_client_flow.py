@@ -232,8 +232,8 @@ class Jar:
             return 1
         return 0
 
-    def header_for(self, url: URL | str, *, top_level: bool = True, method: str = "GET"
-                   ) -> str | None:
+    def header_for(self, url: URL | str, *, top_level: bool = True, method: str = "GET",
+                   site: URL | str | None = None) -> str | None:
         return self.value
 
 
@@ -244,6 +244,22 @@ def test_cookie_store_hooks(app_server: tuple[App, HTTPServer]) -> None:
         client.get(server.url + "/cookie", timeout=10)
         got = _echo(client.get(server.url + "/echo", timeout=10))
     assert got["headers"]["cookie"] == "session=abc"  # type: ignore[index]
+
+
+def test_default_cookie_jar_round_trip(app_server: tuple[App, HTTPServer]) -> None:
+    _, server = app_server
+    with HTTPClient() as client:
+        assert client.cookies is not None
+        assert "cookie" not in _echo(client.get(server.url + "/echo", timeout=10))["headers"]  # type: ignore[operator]
+        client.get(server.url + "/cookie", timeout=10)
+        got = _echo(client.get(server.url + "/echo", timeout=10))
+        assert got["headers"]["cookie"] == "session=abc"  # type: ignore[index]
+        other = server.url.replace("127.0.0.1", "localhost")  # another host: not sent
+        assert "cookie" not in _echo(client.get(other + "/echo", timeout=10))["headers"]  # type: ignore[operator]
+    with HTTPClient(cookies=False) as client:
+        assert client.cookies is None
+        client.get(server.url + "/cookie", timeout=10)
+        assert "cookie" not in _echo(client.get(server.url + "/echo", timeout=10))["headers"]  # type: ignore[operator]
 
 
 def test_stream_download_resume_and_upload(app_server: tuple[App, HTTPServer],

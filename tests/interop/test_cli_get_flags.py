@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,23 @@ def test_retry_rides_out_503s() -> None:
         out = get("--retry", "3", "--fail", server.url + "/flaky")
         assert out.returncode == 0, out.stderr
         assert out.stdout == b"recovered\n"
+
+
+class CookieApp:
+    """/login sets a cookie; /whoami answers with the Cookie header it got."""
+
+    def __call__(self, req: ServerRequest) -> Response:
+        if req.path == "/login":
+            return Response(200, [("Set-Cookie", "sid=s3cr3t; Path=/; Max-Age=3600")], b"in\n")
+        return Response(200, [], (req.headers.get("cookie") or "-").encode())
+
+
+def test_cookie_jar_round_trip_like_curl(tmp_path: Path) -> None:
+    jar = tmp_path / "cookies.txt"
+    with running(CookieApp()) as server:
+        assert get("-c", str(jar), server.url + "/login").returncode == 0
+        text = jar.read_text()
+        assert "sid\ts3cr3t" in text  # the Netscape cookies.txt format curl reads
+        assert get("-b", str(jar), server.url + "/whoami").stdout == b"sid=s3cr3t"
+        assert get("-b", "a=1; b=2", server.url + "/whoami").stdout == b"a=1; b=2"
+        assert get(server.url + "/whoami").stdout == b"-"
