@@ -244,6 +244,7 @@ class CookieLimits(_Limits):
     max_value_size: int = bounded(4 * KiB, 0, 1 * MiB)
     max_domain_size: int = bounded(256, 1, 4 * KiB)
     max_path_size: int = bounded(1 * KiB, 1, 64 * KiB)
+    max_cookies_per_domain: int = bounded(50, 1, 1_000_000)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -93,8 +93,10 @@ class CookieJar:
         limits: CookieLimits | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        max_per_domain: int = 50,
+        max_per_domain: int | None = None,
     ) -> None:
+        if max_per_domain is None:
+            max_per_domain = (limits or CookieLimits()).max_cookies_per_domain
         if type(max_per_domain) is not int or max_per_domain < 1:
             raise LocalProtocolError(f"max_per_domain must be an int >= 1, not {max_per_domain!r}")
         self._limits = limits or CookieLimits()
@@ -359,7 +361,7 @@ class CookieJar:
         limits: CookieLimits | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        max_per_domain: int = 50,
+        max_per_domain: int | None = None,
         missing_ok: bool = False,
     ) -> CookieJar:
         """A new jar holding the cookies of a cookies.txt file."""
