@@ -6,6 +6,7 @@ Digest challenge either becomes a ``DigestChallenge`` (whose answer can be
 computed) or raises a ``SockitError`` — never anything else.
 """
 
+import contextlib
 import sys
 
 import atheris
@@ -35,10 +36,8 @@ def one_input(data: bytes) -> None:
                                  nc=1, cnonce="0a4f113b")
         except SockitError:
             pass
-    try:
+    with contextlib.suppress(SockitError):
         parse_credentials(text)
-    except SockitError:
-        pass
 
 
 def main() -> None:
