@@ -24,7 +24,9 @@ log of their own append NSS key-log lines to that file (for Wireshark).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import select
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -55,12 +57,17 @@ from sockit.proto.tls import (
     TLSSession,
     TLSState,
 )
+from sockit.proto.tls._fast_buffer import ChunkBuffer
 from sockit.proto.tls.certinfo import CertificateInfo
 
 __all__ = ["TLSSocket", "connect_tls", "keylog_from_environment", "start_tls", "wrap_server"]
 
-_READ_SIZE: Final = 65536
+_READ_START: Final = 16 * 1024  # first read buffer: a handshake flight fits
+_READ_SIZE: Final = 256 * 1024  # the most ciphertext read per system call
+_STREAMING: Final = 16 * 1024  # a read this big: data is flowing, read again before polling
 _SEND_CHUNK: Final = 256 * 1024
+_POLLIN: Final = select.POLLIN
+_POLLOUT: Final = select.POLLOUT
 _KEYLOG_LOCK = threading.Lock()
 
 
@@ -106,7 +113,17 @@ class TLSSocket:
         self._sock = sock
         self._conn = conn
         self._suppress = suppress_ragged_eofs
-        self._buf = bytearray()
+        # decrypted bytes, one chunk per record: recv() hands one over uncopied
+        self._plain = ChunkBuffer()
+        # Ciphertext lands in one reusable buffer, grown (up to _READ_SIZE)
+        # when a read fills it. After a big read more is likely waiting, so
+        # the next read tries at once; after a small one (a handshake
+        # flight, a request) it polls first instead of failing with EAGAIN.
+        self._rbuf = bytearray(_READ_START)
+        self._rview = memoryview(self._rbuf)
+        self._streaming = False
+        self._poller: select.poll | None = None
+        self._grow = False
         self._eof = False
         self._handshake: HandshakeComplete | None = None
         # One thread may read while another writes: the engine is guarded by
@@ -118,15 +135,75 @@ class TLSSocket:
     # -- plumbing ------------------------------------------------------------
 
     def _flush(self, deadline: float | None, *, blocking: bool = True) -> None:
-        if not self._write.acquire(blocking):
+        if not blocking and not self._conn._dirty:
+            return  # the reader's check after each read: nothing queued, no locks
+        if not self._write.acquire(blocking):  # a writer waits for a flush in progress
             return
         try:
             with self._engine:
-                out = self._conn.data_to_send()
+                out = self._conn._data_to_send_view()
             if out:
-                self._sock.sendall(out, timeout=remaining(deadline))
+                self._send_out(out, deadline)
         finally:
             self._write.release()
+
+    def _send_out(self, out: bytes | memoryview, deadline: float | None) -> None:
+        """Write ``out`` to the transport (the caller holds ``_write``)."""
+        sock = self._sock
+        if sock.send_limiter is not None:
+            sock.sendall(out, timeout=remaining(deadline))
+            return
+        sent = sock.try_send(out).sent
+        if sent == len(out):
+            return
+        view = memoryview(out)[sent:]
+        while True:
+            sock._wait(_POLLOUT, deadline, Phase.WRITE, "sendall")
+            sent = sock.try_send(view).sent
+            if sent == len(view):
+                return
+            view = view[sent:]
+
+    def _read_transport(self, deadline: float | None) -> int:
+        """Read ciphertext into the reusable buffer; 0 means the peer closed."""
+        sock = self._sock
+        if sock.recv_limiter is not None:
+            return sock.recv_into(self._rbuf, timeout=remaining(deadline))
+        if not self._streaming:
+            self._wait_readable(deadline)
+        while True:
+            n = sock.try_recv_into(self._rbuf)
+            if n is not None:
+                break
+            self._wait_readable(deadline)
+        size = len(self._rbuf)
+        self._streaming = n >= _STREAMING
+        if n == size < _READ_SIZE:  # bulk transfer: read more per call next time
+            self._grow = True
+        return n
+
+    def _deadline(self, timeout: TimeoutArg) -> float | None:
+        """When a call with ``timeout`` (DEFAULT: the socket's own) must end."""
+        limit = self._sock.timeout if timeout is DEFAULT else check_timeout(timeout)
+        return None if limit is None else time.monotonic() + limit
+
+    def _wait_readable(self, deadline: float | None) -> None:
+        """Block until the transport is readable (one poll object per socket, reused)."""
+        if self._sock.closed:
+            return  # the read that follows raises; never poll a descriptor number reused
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = select.poll()
+            poller.register(self._sock.fileno(), _POLLIN)
+        while True:
+            ms = None
+            if deadline is not None:
+                ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
+            if poller.poll(ms):
+                return  # readable, closed or failed: the read that follows says which
+            if deadline is not None and time.monotonic() >= deadline:
+                self._sock.stats.errors += 1
+                raise timed_out(Phase.READ, "recv")
 
     def _flush_quietly(self) -> None:
         """Send a queued alert after a failure; the failure is what matters."""
@@ -135,13 +212,17 @@ class TLSSocket:
 
     def _pump(self, deadline: float | None) -> None:
         """Read once from the socket and feed it; events land in the buffer."""
-        data = self._sock.recv(_READ_SIZE, timeout=remaining(deadline))
+        n = self._read_transport(deadline)
         conn = self._conn
         try:
             with self._engine:
-                events = conn.receive_data(data) if data else conn.receive_eof()
+                events = conn.receive_data(self._rview[:n]) if n else conn.receive_eof()
+            if self._grow:
+                self._grow = False
+                self._rbuf = bytearray(min(len(self._rbuf) * 4, _READ_SIZE))
+                self._rview = memoryview(self._rbuf)
         except TLSProtocolViolation as exc:
-            if not data and self._suppress and exc.reason == "unexpected-eof":
+            if not n and self._suppress and exc.reason == "unexpected-eof":
                 self._eof = True
                 return
             self._flush_quietly()
@@ -151,12 +232,12 @@ class TLSSocket:
             raise
         for event in events:
             if type(event) is TLSData:
-                self._buf += event.data
+                self._plain.append(event.data)
             elif isinstance(event, HandshakeComplete):
                 self._handshake = event
             elif isinstance(event, CloseNotify):
                 self._eof = True
-        if not data:
+        if not n:
             self._eof = True
         self._flush(deadline, blocking=False)
 
@@ -193,13 +274,18 @@ class TLSSocket:
         view = byte_view(data)[:_SEND_CHUNK]
         with self._engine:
             self._conn.send_data(view)
-        self._flush(self._sock._deadline(timeout))
+        self._flush(self._deadline(timeout))
         return len(view)
 
     def sendall(self, data: Buffer, *, timeout: TimeoutArg = DEFAULT) -> None:
         """Encrypt and send all of ``data``; ``timeout`` bounds the whole call."""
+        deadline = self._deadline(timeout)
+        if type(data) is bytes and len(data) <= _SEND_CHUNK:  # one piece: no view
+            with self._engine:
+                self._conn.send_data(data)
+            self._flush(deadline)
+            return
         view = byte_view(data)
-        deadline = self._sock._deadline(timeout)
         for start in range(0, len(view), _SEND_CHUNK):
             with self._engine:
                 self._conn.send_data(view[start : start + _SEND_CHUNK])
@@ -207,31 +293,34 @@ class TLSSocket:
 
     def recv(self, bufsize: int, *, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Up to ``bufsize`` decrypted bytes; ``b""`` after the peer's close_notify."""
-        check_size(bufsize, "bufsize")
-        buf = self._buf
-        if not buf and not self._eof and bufsize:
-            deadline = self._sock._deadline(timeout)
-            while not buf and not self._eof:
-                self._pump(deadline)
-        if len(buf) <= bufsize:
-            out = bytes(buf)
-            buf.clear()
-        else:
-            out = bytes(buf[:bufsize])
-            del buf[:bufsize]
-        return out
+        if type(bufsize) is not int or bufsize < 0:  # the common case skips a call
+            check_size(bufsize, "bufsize")
+        data = self._plain.take_some(bufsize)  # one chunk at most
+        if data or not bufsize or not self._fill(timeout):
+            return data
+        return self._plain.take_some(bufsize)
+
+    def _fill(self, timeout: TimeoutArg) -> bool:
+        """Pump until some plaintext is buffered; ``False`` at the end of the stream."""
+        if self._eof:
+            return False
+        deadline = self._deadline(timeout)
+        plain = self._plain
+        while not plain and not self._eof:
+            self._pump(deadline)
+        return len(plain) > 0
 
     def recv_exactly(self, n: int, *, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Exactly ``n`` bytes; ConnectionClosed if the stream ends first."""
         check_size(n, "n")
-        deadline = self._sock._deadline(timeout)
-        while len(self._buf) < n and not self._eof:
-            self._pump(deadline)
-        if len(self._buf) < n:
-            raise ConnectionClosed(f"TLS stream ended after {len(self._buf)} of {n} bytes")
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
+        plain = self._plain
+        if len(plain) < n:
+            deadline = self._deadline(timeout)
+            while len(plain) < n and not self._eof:
+                self._pump(deadline)
+            if len(plain) < n:
+                raise ConnectionClosed(f"TLS stream ended after {len(plain)} of {n} bytes")
+        return plain.take(n)
 
     # -- ending --------------------------------------------------------------
 
@@ -307,7 +396,7 @@ class TLSSocket:
 
     def pending(self) -> int:
         """Decrypted bytes already buffered (readable without waiting)."""
-        return len(self._buf)
+        return len(self._plain)
 
     @property
     def alpn_protocol(self) -> str | None:

@@ -10,10 +10,10 @@ exception that says why is kept for the engine to raise.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import crypto
 from service_identity import CertificateError as SICertificateError
 from service_identity import VerificationError
@@ -32,8 +32,12 @@ __all__ = ["PeerChecks", "host_kind"]
 _NAME_CACHE_SIZE = 256
 
 
+@functools.lru_cache(maxsize=_NAME_CACHE_SIZE)
 def host_kind(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The IP address ``hostname`` spells (brackets allowed), or ``None`` for a DNS name."""
+    """The IP address ``hostname`` spells (brackets allowed), or ``None`` for a DNS name.
+
+    Remembered per name: every connection asks, and parsing is not free.
+    """
     try:
         return ipaddress.ip_address(hostname.strip("[]").split("%", 1)[0])
     except ValueError:
@@ -44,8 +48,8 @@ class PeerChecks:
     """Per-connection verification state fed by the verify callback."""
 
     __slots__ = (
-        "chain", "crl", "ct", "failure", "hostname", "keep_chain", "name_cache", "pin_result",
-        "pins", "verify", "wall_time",
+        "chain", "crl", "ct", "failure", "hostname", "keep_chain", "leaf_der", "name_cache",
+        "pin_result", "pins", "verify", "wall_time",
     )
 
     def __init__(
@@ -71,6 +75,7 @@ class PeerChecks:
         self.chain: dict[int, bytes] = {}
         self.failure: TLSError | None = None
         self.pin_result: PinResultLike | None = None
+        self.leaf_der: bytes | None = None  # the depth-0 certificate, once seen
 
     def chain_der(self) -> list[bytes]:
         """The chain seen so far, leaf first."""
@@ -83,17 +88,16 @@ class PeerChecks:
         if not ok and self.verify:
             self.failure = verify_error(errnum, depth)
             return False
-        needs_cert = self.keep_chain or (depth == 0 and self.hostname is not None)
-        if not needs_cert:
-            return True
-        crypto_cert = cert.to_cryptography()
-        if self.keep_chain:
-            self.chain[depth] = crypto_cert.public_bytes(Encoding.DER)
         if depth != 0:
+            if self.keep_chain:
+                self.chain[depth] = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert)
             return True
+        der = self.leaf_der = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert)
+        if self.keep_chain:
+            self.chain[0] = der
         try:
             if self.hostname is not None:
-                self._check_name(crypto_cert, self.hostname)
+                self._check_name(der, self.hostname)
             self._run_policies()
         except TLSError as exc:
             self.failure = exc
@@ -103,16 +107,16 @@ class PeerChecks:
             return False
         return True
 
-    def _check_name(self, cert: x509.Certificate, hostname: str) -> None:
+    def _check_name(self, der: bytes, hostname: str) -> None:
         """The host name check, remembered per (certificate, name) on the context."""
         cache = self.name_cache
         if cache is None:
-            _check_name(cert, hostname)
+            _check_name(x509.load_der_x509_certificate(der), hostname)
             return
-        key = (self.chain.get(0) or cert.public_bytes(Encoding.DER), hostname)
+        key = (der, hostname)
         if key in cache:
             return
-        _check_name(cert, hostname)
+        _check_name(x509.load_der_x509_certificate(der), hostname)
         if len(cache) >= _NAME_CACHE_SIZE:
             cache.clear()
         cache.add(key)

@@ -10,7 +10,7 @@ number of connections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from OpenSSL import SSL, crypto
@@ -18,6 +18,12 @@ from OpenSSL import SSL, crypto
 from sockit.limits import TLSDefaults
 from sockit.proto.events import Role
 from sockit.proto.tls.errors import TLSUsageError
+
+try:
+    from OpenSSL._util import ffi as _ffi
+    from OpenSSL._util import lib as _lib
+except ImportError:  # pragma: no cover - depends on the pyOpenSSL release
+    _ffi = _lib = None
 
 __all__ = ["ALERT_CALLBACK_MASK", "Hooks", "KeylogSink", "build_openssl_context", "check_alpn"]
 
@@ -56,6 +62,37 @@ def _info_cb(ssl_conn: SSL.Connection, where: int, ret: int) -> None:
             hooks._on_alert(where, ret)
 
 
+def _raw_info_cb(ssl: object, where: int, ret: int) -> None:
+    # OpenSSL calls the info callback ~25 times per handshake, alerts only
+    # at the end of a failing one: the filter runs before any Python lookup
+    if where & ALERT_CALLBACK_MASK:
+        conn = SSL.Connection._reverse_mapping.get(ssl)
+        if conn is not None:
+            _info_cb(conn, where, ret)
+
+
+_RAW_INFO_CB = None
+if (
+    _ffi is not None
+    and hasattr(_lib, "SSL_CTX_set_info_callback")
+    and isinstance(getattr(SSL.Connection, "_reverse_mapping", None), Mapping)
+):
+    _RAW_INFO_CB = _ffi.callback("void (*)(const SSL *, int, int)", _raw_info_cb)
+
+
+def _set_info_callback(ctx: SSL.Context) -> None:
+    """Install the alert listener, straight through cffi when pyOpenSSL allows.
+
+    pyOpenSSL's own wrapper looks the connection up in a weak dictionary on
+    every call; the raw callback (one for all contexts, kept alive by this
+    module) does so only for alerts.
+    """
+    if _RAW_INFO_CB is None:
+        ctx.set_info_callback(_info_cb)
+    else:
+        _lib.SSL_CTX_set_info_callback(ctx._context, _RAW_INFO_CB)
+
+
 def _ocsp_client_cb(ssl_conn: SSL.Connection, staple: bytes, _data: object) -> bool:
     hooks = _hooks(ssl_conn)
     return True if hooks is None else hooks._on_ocsp_staple(staple)
@@ -66,12 +103,40 @@ class KeylogSink:
 
     pyOpenSSL freezes a context once it made a connection, so the callback is
     installed up front and the target (``None``: drop the lines) is swapped here.
+    While there is no target the callback is switched off in OpenSSL itself
+    (through cffi, when pyOpenSSL allows): otherwise every handshake would
+    call into Python once per secret just to drop the line.
     """
 
-    __slots__ = ("target",)
+    __slots__ = ("_contexts", "_target")
 
     def __init__(self, target: Callable[[bytes], None] | None = None) -> None:
-        self.target = target
+        self._target = target
+        self._contexts: list[SSL.Context] = []
+
+    @property
+    def target(self) -> Callable[[bytes], None] | None:
+        """Where the lines go now (``None``: nowhere)."""
+        return self._target
+
+    @target.setter
+    def target(self, target: Callable[[bytes], None] | None) -> None:
+        self._target = target
+        for ctx in self._contexts:
+            self._switch(ctx)
+
+    def attach(self, ctx: SSL.Context) -> None:
+        """Install this sink on ``ctx`` (before its first connection)."""
+        ctx.set_keylog_callback(self)
+        self._contexts.append(ctx)
+        self._switch(ctx)
+
+    def _switch(self, ctx: SSL.Context) -> None:
+        callback = getattr(ctx, "_keylog_callback", None)
+        if _lib is None or callback is None or not hasattr(_lib, "SSL_CTX_set_keylog_callback"):
+            return  # the Python callback stays on and drops lines itself
+        on = self._target is not None
+        _lib.SSL_CTX_set_keylog_callback(ctx._context, callback if on else _ffi.NULL)
 
     def __call__(self, _conn: SSL.Connection, line: bytes) -> None:
         target = self.target
@@ -130,9 +195,9 @@ def build_openssl_context(
         raise TLSUsageError(f"cipher configuration refused by OpenSSL: {exc}") from exc
     ctx.set_verify(verify_mode, _verify_cb)
     ctx.set_verify_depth(defaults.verify_depth)
-    ctx.set_info_callback(_info_cb)
+    _set_info_callback(ctx)
     if keylog is not None:
-        ctx.set_keylog_callback(keylog)
+        keylog.attach(ctx)
     if server:
         if len(session_id_context) > _MAX_SID_CTX or not session_id_context:
             raise TLSUsageError(f"session_id_context must be 1..{_MAX_SID_CTX} bytes")

@@ -31,6 +31,7 @@ Behaviour worth knowing (``docs/tls.md`` has the rest):
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Final
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -41,12 +42,13 @@ from sockit.proto.contract import Buffer
 from sockit.proto.events import Event, Role
 from sockit.proto.tls._checks import PeerChecks, host_kind
 from sockit.proto.tls._context_sessions import TLSSession
+from sockit.proto.tls._fast_io import record_io
 from sockit.proto.tls._openssl_private import session_reused
 from sockit.proto.tls._policies import PinResultLike
 from sockit.proto.tls._state import TLSState, Trigger, next_state
 from sockit.proto.tls._verify import alert_error, ssl_error
 from sockit.proto.tls.certinfo import CertificateInfo
-from sockit.proto.tls.context import TLSContext
+from sockit.proto.tls.context import ClientAuth, TLSContext
 from sockit.proto.tls.errors import (
     HandshakeFailure,
     OCSPError,
@@ -57,13 +59,40 @@ from sockit.proto.tls.events import CloseNotify, HandshakeComplete, TLSData
 
 __all__ = ["TLSConnection", "TLSState"]
 
-_RECV_SIZE: Final = 16384  # one record of plaintext at most
-_BIO_READ: Final = 262144
 _MAX_RECORD: Final = 16384 + 2048  # TLSCiphertext bound (TLS 1.2; 1.3 is tighter)
 _RECORD_TYPES: Final = frozenset({20, 21, 22, 23})
 _READABLE: Final = frozenset({TLSState.OPEN, TLSState.CLOSING})
-_WRITABLE: Final = frozenset({TLSState.OPEN, TLSState.PEER_CLOSED})
 _READ_ALERT: Final = SSL.SSL_CB_READ
+
+
+@functools.lru_cache(maxsize=256)
+def _sni_bytes(hostname: str, max_size: int) -> bytes | None:
+    """The SNI bytes for ``hostname`` (``None`` for IP literals), remembered per name."""
+    if host_kind(hostname) is not None:
+        return None  # RFC 6066: no SNI for IP literals
+    try:
+        raw = hostname.rstrip(".").encode("idna")
+    except UnicodeError as exc:
+        raise TLSUsageError(f"bad server_hostname {hostname!r}: {exc}") from exc
+    if not raw or len(raw) > max_size:
+        raise TLSUsageError(f"server_hostname must be 1..{max_size} bytes")
+    return raw
+
+
+def _record_run(view: memoryview, pos: int, end: int) -> tuple[int, int]:
+    """Where the run of whole, well-formed records from ``pos`` ends, and how many."""
+    count = 0
+    while end - pos >= 5:
+        length = (view[pos + 3] << 8) | view[pos + 4]
+        stop = pos + 5 + length
+        if (
+            view[pos] not in _RECORD_TYPES or view[pos + 1] != 3
+            or length > _MAX_RECORD or stop > end
+        ):
+            break
+        pos = stop
+        count += 1
+    return pos, count
 
 
 class TLSConnection:
@@ -114,7 +143,10 @@ class TLSConnection:
         self._complete: HandshakeComplete | None = None
         self._ssl = ssl = SSL.Connection(context.openssl_context, None)
         ssl.set_app_data(self)
+        self._io = record_io(ssl)
         client = self.role is Role.CLIENT
+        # a server that asks for no client certificate never gets one
+        self._peer_may_have_cert = client or context.client_auth is not ClientAuth.NONE
         check_name = client and context.check_hostname
         if check_name and not server_hostname:
             raise TLSUsageError("check_hostname needs server_hostname= (or a context with it off)")
@@ -143,19 +175,12 @@ class TLSConnection:
             self._step_handshake([])
         else:
             ssl.set_accept_state()
+            self._dirty = False  # a server says nothing before the ClientHello
 
     def _set_sni(self, hostname: str) -> None:
-        if host_kind(hostname) is not None:
-            return  # RFC 6066: no SNI for IP literals
-        try:
-            raw = hostname.rstrip(".").encode("idna")
-        except UnicodeError as exc:
-            raise TLSUsageError(f"bad server_hostname {hostname!r}: {exc}") from exc
-        if not raw or len(raw) > self.context.defaults.max_sni_size:
-            raise TLSUsageError(
-                f"server_hostname must be 1..{self.context.defaults.max_sni_size} bytes"
-            )
-        self._ssl.set_tlsext_host_name(raw)
+        raw = _sni_bytes(hostname, self.context.defaults.max_sni_size)
+        if raw is not None:
+            self._ssl.set_tlsext_host_name(raw)
 
     # -- the contract ------------------------------------------------------
 
@@ -190,6 +215,25 @@ class TLSConnection:
         view = memoryview(buf).cast("B") if not isinstance(buf, bytes) else memoryview(buf)
         pos, end = 0, len(view)
         while end - pos >= 5:
+            state = self._state
+            if (state is TLSState.OPEN or state is TLSState.HANDSHAKING) and self._io.batches:
+                stop, count = _record_run(view, pos, end)
+                # whole records: hand them over in one go (during the handshake
+                # only when there are several: one is the per-record path below)
+                if count > 1 or (count and state is TLSState.OPEN):
+                    self._io.feed(view[pos:stop])
+                    if state is TLSState.HANDSHAKING:
+                        self._step_handshake(events)  # takes what the handshake needs
+                        if self._state is TLSState.OPEN and self._io.input_left():
+                            self._read_records(events, count)
+                    else:
+                        self._read_records(events, count)
+                    if self._state in (TLSState.PEER_CLOSED, TLSState.CLOSED):
+                        self._trailing += self._io.take_input()
+                        self._trailing += view[stop:]
+                        return events
+                    pos = stop
+                    continue
             ctype = view[pos]
             length = (view[pos + 3] << 8) | view[pos + 4]
             if ctype not in _RECORD_TYPES or view[pos + 1] != 3 or length > _MAX_RECORD:
@@ -198,7 +242,7 @@ class TLSConnection:
                 stop = pos + 5 + length
                 if stop > end:
                     break
-            self._ssl.bio_write(view[pos:stop])
+            self._io.feed(view[pos:stop])
             pos = stop
             if self._state is TLSState.HANDSHAKING:
                 self._step_handshake(events)
@@ -239,15 +283,11 @@ class TLSConnection:
 
     def send_data(self, data: Buffer) -> None:
         """Encrypt application bytes (after the handshake, before our close)."""
-        if self._state not in _WRITABLE:
-            raise TLSUsageError(f"cannot send application data in state {self._state.value}")
-        view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-        total = len(view)
-        sent = 0
-        ssl = self._ssl
+        state = self._state
+        if state is not TLSState.OPEN and state is not TLSState.PEER_CLOSED:
+            raise TLSUsageError(f"cannot send application data in state {state.value}")
         try:
-            while sent < total:
-                sent += ssl.send(view[sent:] if sent else view)
+            self._io.write(data)
         except SSL.Error as exc:
             self._fail(ssl_error(exc, handshaking=False, sent_alert=self._alert_out))
         self._dirty = True
@@ -257,23 +297,20 @@ class TLSConnection:
         if not self._dirty:
             return b""
         self._dirty = False
-        read = self._ssl.bio_read
-        try:
-            out = read(_BIO_READ)
-        except SSL.WantReadError:
+        return self._io.take_output()
+
+    def _data_to_send_view(self) -> bytes | memoryview:
+        """:meth:`data_to_send` without the copy, for :class:`sockit.net.tls.TLSSocket`.
+
+        The view may be over a buffer the engine reuses: it is valid until
+        the next ``data_to_send`` or ``_data_to_send_view`` call, so the
+        caller sends it before taking more output (TLSSocket holds its write
+        lock from taking the bytes until they are on the wire).
+        """
+        if not self._dirty:
             return b""
-        if len(out) < _BIO_READ:
-            return out
-        parts = [out]
-        while True:
-            try:
-                more = read(_BIO_READ)
-            except SSL.WantReadError:
-                break
-            parts.append(more)
-            if len(more) < _BIO_READ:
-                break
-        return b"".join(parts)
+        self._dirty = False
+        return self._io.take_output_view()
 
     def next_deadline(self) -> float | None:
         """The handshake deadline while handshaking (needs ``now`` at creation)."""
@@ -391,11 +428,17 @@ class TLSConnection:
             self._fail(self._ocsp_failure)
         self._state = next_state(self._state, Trigger.HANDSHAKE_DONE)
         ssl = self._ssl
-        leaf = ssl.get_peer_certificate(as_cryptography=True)
+        reused = session_reused(ssl)
+        # the verify callback kept the leaf it checked; a resumed session
+        # skips verification, so then ask OpenSSL for the certificate
+        der = None if reused else self._checks.leaf_der
+        if der is None and self._peer_may_have_cert:
+            leaf = ssl.get_peer_certificate(as_cryptography=True)
+            der = None if leaf is None else leaf.public_bytes(Encoding.DER)
         info = None
-        if leaf is not None:
+        if der is not None:
             try:
-                info = self.context._certificate_info(leaf.public_bytes(Encoding.DER))
+                info = self.context._certificate_info(der)
             except TLSError as exc:
                 self._fail(exc)
         raw_alpn = ssl.get_alpn_proto_negotiated()
@@ -403,19 +446,12 @@ class TLSConnection:
             alpn_protocol=raw_alpn.decode("utf-8", "replace") if raw_alpn else None,
             version=str(ssl.get_protocol_version_name()),
             cipher=str(ssl.get_cipher_name()),
-            session_reused=False,
+            session_reused=reused,
             server_hostname=self._server_hostname,
             peer_certificate=info,
             pin_result=self._checks.pin_result,
         )
         self._complete = event
-        reused = self.session_reused
-        if reused:
-            event = HandshakeComplete(
-                event.alpn_protocol, event.version, event.cipher, True,
-                event.server_hostname, info, event.pin_result,
-            )
-            self._complete = event
         self._remember_session()
         events.append(event)
 
@@ -427,26 +463,42 @@ class TLSConnection:
         if raw is not None:
             store.put(self._origin, TLSSession(raw, self.context), now=self._now)
 
-    def _read_record(self, events: list[Event]) -> None:
+    def _read_records(self, events: list[Event], count: int) -> None:
+        """Read the ``count`` whole records just fed (one ``SSL_read`` each)."""
+        io = self._io
+        while count > 0:  # the state is OPEN here
+            chunks, result = io.read_many(count)
+            events.extend(map(TLSData, chunks))
+            if result > 0:
+                return
+            count -= len(chunks) + 1  # the failed read took a record too
+            if not self._read_record(events, failed=result) or self._state is not TLSState.OPEN:
+                return
+
+    def _read_record(self, events: list[Event], *, failed: int | None = None) -> bool:
+        """Read one fed record (or explain read ``failed``); ``False`` once nothing more can."""
         try:
-            data = self._ssl.recv(_RECV_SIZE)
+            if failed is not None:
+                self._io.read_error(failed)
+            data = self._io.read_record()
         except SSL.WantReadError:
             self._dirty = True  # a ticket or key update: maybe an answer queued
             if self._state is TLSState.OPEN:
                 self._remember_session()
-            return
+            return self._io.input_left() > 0
         except SSL.ZeroReturnError:
             self._closed_by_peer = True
             self._dirty = True
             self._state = next_state(self._state, Trigger.PEER_CLOSE)
             events.append(CloseNotify())
-            return
+            return False
         except SSL.Error as exc:
             if self._alert_in is not None:
                 self._fail(alert_error(self._alert_in, handshaking=False))
             self._fail(ssl_error(exc, handshaking=False, sent_alert=self._alert_out))
         if self._state is TLSState.OPEN or self._state is TLSState.CLOSING:
             events.append(TLSData(data))
+        return True
 
     def _fail_handshake(self, exc: SSL.Error) -> None:
         if self._checks.failure is not None:

@@ -225,6 +225,7 @@ def test_configuration_errors(logs: list[Log]) -> None:
         CTPolicy(min_scts=0)
 
 
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 @given(st.binary(max_size=300))
 def test_arbitrary_leaf_only_sockit_errors(data: bytes) -> None:
     try:
@@ -234,6 +235,7 @@ def test_arbitrary_leaf_only_sockit_errors(data: bytes) -> None:
     assert count >= 1  # pragma: no cover - random bytes are never a certificate
 
 
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 @given(st.binary(min_size=1, max_size=8), st.integers(min_value=0, max_value=2000))
 def test_corrupted_leaf_only_sockit_errors(garbage: bytes, at: int) -> None:
     pos = at % len(_BASE_LEAF)

@@ -240,6 +240,7 @@ def test_builder_refuses_bad_input(pki: PKI) -> None:
         build_ocsp_response(pki.leaf_der, pki.ca_der, b"not a key", wall_time=WALL)
 
 
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 @given(st.binary(min_size=1, max_size=400))
 def test_arbitrary_staple_only_sockit_errors(data: bytes) -> None:
     try:
@@ -250,6 +251,7 @@ def test_arbitrary_staple_only_sockit_errors(data: bytes) -> None:
     raise AssertionError("random bytes verified as an OCSP response")  # pragma: no cover
 
 
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 @given(st.binary(min_size=1, max_size=16), st.integers(min_value=0, max_value=1000))
 def test_corrupted_staple_only_sockit_errors(garbage: bytes, at: int) -> None:
     pos = at % len(_BASE_STAPLE)
