@@ -26,9 +26,23 @@ from sockit.errors import (
 )
 
 if TYPE_CHECKING:
-    from sockit.client import HTTPClient, get, post, request, websocket_connect
+    from sockit.client import (
+        HTTPClient,
+        delete,
+        get,
+        head,
+        options,
+        patch,
+        post,
+        put,
+        request,
+        websocket_connect,
+    )
 
-_CLIENT_NAMES = frozenset({"HTTPClient", "get", "post", "request", "websocket_connect"})
+_CLIENT_NAMES = frozenset({
+    "HTTPClient", "delete", "get", "head", "options", "patch", "post", "put", "request",
+    "websocket_connect",
+})
 
 
 def __getattr__(name: str) -> object:
@@ -60,8 +74,13 @@ __all__ = [
     "TLSError",
     "Timeout",
     "__version__",
+    "delete",
     "get",
+    "head",
+    "options",
+    "patch",
     "post",
+    "put",
     "request",
     "websocket_connect",
 ]

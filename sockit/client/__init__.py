@@ -14,7 +14,7 @@ Built on :mod:`sockit.net` sockets and the :mod:`sockit.proto.http1` machine;
 never imports :mod:`sockit.server`.
 """
 
-from sockit.client.api import default_client, get, post, request
+from sockit.client.api import default_client, delete, get, head, options, patch, post, put, request
 from sockit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, auth_from_userinfo
 from sockit.client.client import HTTPClient
 from sockit.client.conveniences import DownloadResult
@@ -44,8 +44,13 @@ __all__ = [
     "WebSocket",
     "auth_from_userinfo",
     "default_client",
+    "delete",
     "get",
+    "head",
+    "options",
+    "patch",
     "post",
+    "put",
     "request",
     "websocket_connect",
 ]

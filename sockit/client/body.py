@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Final
 
 from sockit.errors import LocalProtocolError
+from sockit.proto.http import Headers
 
 __all__ = ["BodyInput", "RequestBody", "prepare_body"]
 
@@ -38,7 +39,9 @@ _WANTS_LENGTH: Final = frozenset({"POST", "PUT", "PATCH"})
 class RequestBody:
     """A prepared body: framing header, whole bytes or a chunk source, replayability."""
 
-    __slots__ = ("_file", "_iterable", "_offset", "_started", "content", "length", "replayable")
+    __slots__ = (
+        "_file", "_iterable", "_offset", "_started", "content", "length", "replayable", "trailers",
+    )
 
     def __init__(
         self,
@@ -61,6 +64,8 @@ class RequestBody:
                 self._offset = file.tell() if file.seekable() else -1
             except (OSError, ValueError):
                 self._offset = -1
+        #: Trailer fields sent after a chunked body (HTTP/1.1), if any.
+        self.trailers: Headers | None = None
         #: Whether the body can be produced again for a retry.
         self.replayable = content is not None or (file is not None and self._offset >= 0)
 

@@ -336,6 +336,7 @@ class HTTPClient(Conveniences, Closing):
         data: Fields | None = None,
         files: Mapping[str, FileSpec] | None = None,
         auth: AuthFlow | None = None,
+        trailers: HeadersInput | None = None,
         timeout: TimeoutSpec = None,
         stream: bool = False,
         decode_content: bool | None = None,
@@ -347,7 +348,8 @@ class HTTPClient(Conveniences, Closing):
         (sent chunked); or instead ``json=`` (any JSON-serialisable value),
         ``data=`` (form fields, URL-encoded) or ``files=`` (with ``data``:
         ``multipart/form-data``). ``params`` are added to the URL's query.
-        ``auth`` replaces the client's for this request. ``timeout``: seconds
+        ``auth`` replaces the client's for this request; ``trailers`` are
+        sent after a chunked (iterable) body over HTTP/1.1. ``timeout``: seconds
         for each phase, or :class:`~sockit.client.timeouts.Timeouts` (the total
         covers every redirect and retry). ``stream=True`` returns once the
         head has arrived; read the body with ``iter_bytes()`` and close the
@@ -367,6 +369,10 @@ class HTTPClient(Conveniences, Closing):
             if not any(name.lower() == "content-type" for name, _ in own):
                 own = [*own, ("Content-Type", ctype)]
         prepared = prepare_body(body, method)
+        if trailers is not None:
+            if prepared is None or prepared.length is not None:
+                raise LocalProtocolError("trailers need a chunked body (an iterable of bytes)")
+            prepared.trailers = trailers if isinstance(trailers, Headers) else Headers(trailers)
         policy = self._flow
         if auth is not None or (follow_redirects is not None
                                 and follow_redirects != policy.follow_redirects):
@@ -491,7 +497,7 @@ class HTTPClient(Conveniences, Closing):
         """Send the request and read up to the final response head."""
         chunks = None if body is None else body.chunks()
         try:
-            conn.send_request(event, chunks, dl)
+            conn.send_request(event, chunks, dl, None if body is None else body.trailers)
         except NetworkError as exc:
             # The server may have answered early (413, 401...) and closed before
             # the whole body was sent: such an answer is still the answer.
@@ -518,6 +524,8 @@ class HTTPClient(Conveniences, Closing):
         """
         for attempt in (1, 2):
             h2 = self._h2_connection(origin, dl)
+            if body is not None and body.trailers:
+                raise LocalProtocolError("request trailers are sent over HTTP/1.1 only, so far")
             chunks = None if body is None else body.chunks()
             try:
                 stream = h2.open_stream(event, scheme, chunks, dl)

@@ -43,6 +43,7 @@ from sockit.net.dns import ResolvedAddress
 from sockit.net.happy import connect_happy
 from sockit.net.proxy import open_proxy_handshake, run_handshake
 from sockit.proto.events import Event, Role
+from sockit.proto.http import Headers
 from sockit.proto.http.percent import unquote
 from sockit.proto.http.url import Origin
 from sockit.proto.http1 import (
@@ -412,8 +413,14 @@ class HTTPConnection:
         raise NetworkError(errno.ECONNABORTED, f"{self.origin} answered before the "
                            "request body was sent; the upload stopped")
 
-    def send_request(self, request: Request, chunks: Iterator[bytes] | None, dl: Deadlines) -> None:
-        """Send the head and the body (``chunks``; ``None``: no body).
+    def send_request(
+        self,
+        request: Request,
+        chunks: Iterator[bytes] | None,
+        dl: Deadlines,
+        trailers: Headers | None = None,
+    ) -> None:
+        """Send the head and the body (``chunks``; ``None``: no body), then ``trailers``.
 
         Small pieces are gathered into one write (a head with a small body
         is one ``send``); large ones are written as they come, uncopied.
@@ -439,7 +446,7 @@ class HTTPConnection:
                     continue
             pending.append(out)
             size += len(out)
-        h1.send(EndOfMessage())
+        h1.send(EndOfMessage(trailers) if trailers else EndOfMessage())
         pending.append(h1.data_to_send())
         self._send(b"".join(pending), dl)
 

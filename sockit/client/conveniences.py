@@ -39,6 +39,7 @@ class Options(TypedDict, total=False):
     data: Fields | None
     files: Mapping[str, FileSpec] | None
     auth: AuthFlow | None
+    trailers: HeadersInput | None
     timeout: TimeoutSpec
     stream: bool
     decode_content: bool | None

@@ -94,7 +94,7 @@ class BodyStream:
     Used by one thread at a time (the one that holds the response).
     """
 
-    __slots__ = ("_conn", "_decoder", "_dl", "_pool", "_timeout", "done")
+    __slots__ = ("_conn", "_decoder", "_dl", "_pool", "_timeout", "done", "trailers")
 
     def __init__(
         self,
@@ -110,6 +110,8 @@ class BodyStream:
         self._decoder = decoder
         #: The body was read to its end (or the stream was closed).
         self.done = False
+        #: Trailer fields that followed the body (chunked HTTP/1.1, HTTP/2), once read.
+        self.trailers: Headers | None = None
 
     def unbounded(self, idle: float) -> None:
         """Streaming: no total deadline now, only the read timeout (``idle`` if none)."""
@@ -135,6 +137,9 @@ class BodyStream:
                 return bytes(data)
             if kind is not _END:
                 raise RemoteProtocolError(f"unexpected {kind.__name__} in a response body")
+            assert isinstance(event, EndOfMessage)
+            if event.trailers:
+                self.trailers = event.trailers
             tail = b"" if self._decoder is None else self._decoder.flush()
         except BaseException:
             self.close()
@@ -325,6 +330,14 @@ class Response(Closing):
             stream.abandon()
 
     # -- views of the body -----------------------------------------------------
+
+    @property
+    def trailers(self) -> Headers:
+        """Trailer fields sent after the body (empty until the body is read, or if none)."""
+        stream = self._stream
+        if stream is None or stream.trailers is None:
+            return Headers()
+        return stream.trailers
 
     @property
     def charset(self) -> str | None:

@@ -341,3 +341,15 @@ def test_dual_stack_names_race_both_families(monkeypatch: pytest.MonkeyPatch) ->
     listener.close()
     assert r.content == b"ok"
     assert elapsed < 3  # the IPv4 attempt started after the 250 ms attempt delay
+
+
+def test_response_trailers_are_exposed(serve: Serve, client: HTTPClient) -> None:
+    def chunked_with_trailers(peer: Peer) -> None:
+        peer.read_request()
+        peer.sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                          b"Trailer: X-Sum\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n")
+
+    server = serve(chunked_with_trailers)
+    r = client.get(server.url(), timeout=5)
+    assert r.content == b"abc"
+    assert r.trailers["x-sum"] == "42"

@@ -45,6 +45,7 @@ class App:
                 "query": req.query,
                 "body": req.body.decode("latin-1"),
                 "headers": {k.lower(): v for k, v in req.headers.items()},
+                "trailers": {k.lower(): v for k, v in req.trailers.items()},
             }
             return Response(200, [("Content-Type", "application/json")], json.dumps(info).encode())
         if path == "/flaky":
@@ -282,3 +283,22 @@ def test_stream_download_resume_and_upload(app_server: tuple[App, HTTPServer],
         got = _echo(client.upload(server.url + "/echo", src, timeout=10))
         assert got["method"] == "PUT" and got["body"] == (b"uploaded content\n" * 100).decode()
         assert got["headers"]["content-type"] == "text/plain"  # type: ignore[index]
+
+
+def test_trailers_both_ways_and_module_verbs(app_server: tuple[App, HTTPServer]) -> None:
+    import sockit
+
+    _, server = app_server
+    with HTTPClient() as client:
+        got = _echo(client.post(server.url + "/echo", body=iter([b"a", b"b"]),
+                                trailers=[("X-Checksum", "ab")], timeout=10))
+        assert got["body"] == "ab"
+        assert got["trailers"] == {"x-checksum": "ab"}
+        with pytest.raises(LocalProtocolError):
+            client.post(server.url + "/echo", body=b"whole", trailers=[("X-A", "1")])
+    for verb in ("get", "head", "options", "delete"):
+        r = getattr(sockit, verb)(server.url + "/echo", timeout=10)
+        assert r.status_code == 200
+    for verb in ("post", "put", "patch"):
+        r = getattr(sockit, verb)(server.url + "/echo", json={"v": verb}, timeout=10)
+        assert json.loads(_echo(r)["body"]) == {"v": verb}  # type: ignore[arg-type]
