@@ -50,6 +50,22 @@ _REUSED = REGISTRY.counter(
 _POOL_TIMEOUTS = REGISTRY.counter(
     "sockit_client_pool_timeouts_total", "Requests that timed out waiting for a pool slot"
 )
+_POOL_WAITS = REGISTRY.counter(
+    "sockit_client_pool_waits_total", "Times a request waited for a pool slot"
+)
+_POOL_CONNECTIONS = REGISTRY.gauge(
+    "sockit_client_pool_connections", "Live client connections, by state", ("state",)
+)
+_ACTIVE = _POOL_CONNECTIONS.labels("active")
+_IDLE = _POOL_CONNECTIONS.labels("idle")
+
+
+def _moved(*, total: int = 0, idle: int = 0) -> None:
+    """Keep the gauges in step: active = total - idle, summed over every client's pool."""
+    if idle:
+        _IDLE.inc(idle)
+    if total - idle:
+        _ACTIVE.inc(total - idle)
 
 Opener = Callable[[Origin, Deadlines], HTTPConnection]
 
@@ -143,6 +159,7 @@ class ConnectionPool:
                 elif stack:
                     idle = stack.pop()
                     self._idle_total -= 1
+                    _moved(idle=-1)
                     if not stack:
                         del self._idle[origin]
                     return idle, None
@@ -167,6 +184,7 @@ class ConnectionPool:
                 # finalizers cannot notify (they must not take the lock), so
                 # waits are sliced to pick up their orphans
                 self._waiters += 1
+                _POOL_WAITS.inc()
                 try:
                     self._cond.wait(min(left, _SWEEP_EVERY))
                 finally:
@@ -175,6 +193,7 @@ class ConnectionPool:
     def _reserve(self, origin: Origin, count: int) -> None:
         self._count[origin] = count + 1
         self._total += 1
+        _moved(total=+1)
 
     def _oldest_idle(self) -> HTTPConnection | None:
         oldest: HTTPConnection | None = None
@@ -190,6 +209,7 @@ class ConnectionPool:
         if not stack:
             del self._idle[conn.origin]
         self._idle_total -= 1
+        _moved(idle=-1)
         self._uncount(conn.origin)
 
     def _uncount(self, origin: Origin) -> None:
@@ -199,6 +219,7 @@ class ConnectionPool:
         else:
             del self._count[origin]
         self._total -= 1
+        _moved(total=-1)
         if self._waiters:
             self._cond.notify_all()
 
@@ -227,6 +248,7 @@ class ConnectionPool:
             else:
                 self._idle.setdefault(conn.origin, []).append(conn)
                 self._idle_total += 1
+                _moved(idle=+1)
                 if self._waiters:
                     self._cond.notify_all()
                 if now >= self._next_sweep:

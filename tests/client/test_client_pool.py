@@ -258,3 +258,20 @@ def test_old_connections_are_not_reused(serve: Serve) -> None:
         time.sleep(0.3)
         client.get(server.url(), timeout=5)
         assert server.accepted == 2  # too old: a new connection
+
+
+def test_pool_gauges_follow_connections(serve: Serve) -> None:
+    gauge = REGISTRY.get("sockit_client_pool_connections")
+    assert gauge is not None
+
+    def value(state: str) -> float:
+        return float(gauge.labels(state).value)  # type: ignore[attr-defined]
+
+    active0, idle0 = value("active"), value("idle")
+    server = serve(keep_alive(lambda req, peer: peer.respond(b"x")))
+    with HTTPClient() as client:
+        with client.stream("GET", server.url(), timeout=5) as r:
+            assert value("active") == active0 + 1
+            r.read()
+        assert (value("active"), value("idle")) == (active0, idle0 + 1)
+    assert (value("active"), value("idle")) == (active0, idle0)
