@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from sockit.client.body import BodyInput
+    from sockit.client.builder import RequestBuilder
     from sockit.client.flow import AuthFlow
     from sockit.client.response import Response
     from sockit.client.timeouts import TimeoutSpec
@@ -105,6 +106,12 @@ class Conveniences:
     def delete(self, url: str | URL, **options: Unpack[RequestOptions]) -> Response:
         """``request("DELETE", url, ...)``."""
         return self._call("DELETE", url, options)
+
+    def build(self, method: str, url: str | URL) -> RequestBuilder:
+        """A :class:`~sockit.client.builder.RequestBuilder` for ``method url``."""
+        from sockit.client.builder import RequestBuilder  # noqa: PLC0415 - it imports us
+
+        return RequestBuilder(self, method, url)
 
     @contextlib.contextmanager
     def stream(

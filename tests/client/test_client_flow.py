@@ -302,3 +302,19 @@ def test_trailers_both_ways_and_module_verbs(app_server: tuple[App, HTTPServer])
     for verb in ("post", "put", "patch"):
         r = getattr(sockit, verb)(server.url + "/echo", json={"v": verb}, timeout=10)
         assert json.loads(_echo(r)["body"]) == {"v": verb}  # type: ignore[arg-type]
+
+
+def test_request_builder(app_server: tuple[App, HTTPServer]) -> None:
+    _, server = app_server
+    with HTTPClient() as client:
+        req = client.build("POST", server.url + "/echo")
+        req.header("X-Trace", "t1").param("dry", 1).json({"n": 1}).timeout(10)
+        got = _echo(req.send())
+        assert got["query"] == "dry=1"
+        assert got["headers"]["x-trace"] == "t1"  # type: ignore[index]
+        assert json.loads(got["body"]) == {"n": 1}  # type: ignore[arg-type]
+        assert _echo(req.send())["query"] == "dry=1"  # sendable twice, options copied
+        with pytest.raises(LocalProtocolError):
+            req.body(b"x")
+        with client.build("GET", server.url + "/echo").timeout(10).stream() as r:
+            assert r.status_code == 200 and b"GET" in r.read()
