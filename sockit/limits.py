@@ -410,6 +410,8 @@ class RateLimitDefaults(_Limits):
     connections_per_second: float = bounded(100.0, 0.001, 1e9)
     burst: int = bounded(50, 1, 1 << 31)
     per_ip_connections: int = bounded(10, 1, 1_000_000)
+    #: clients a per-endpoint limiter keeps buckets for (least recently seen evicted)
+    max_tracked_clients: int = bounded(100_000, 1, 100_000_000)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -34,6 +34,10 @@ EXPECTED: dict[str, list[str]] = {
         "200 POST /upload got 1500 body bytes",
         "HTTP/1.1 400 Bad Request | refused: both Content-Length and Transfer-Encoding",
     ],
+    "middleware_app.py": [
+        "middleware app ok: user 7, 404 and 405 as JSON, logins [200, 200, 429]"
+    ],
+    "sse.py": ["sse ok: 5 events, ids 1..5, text/event-stream"],
     "pool_server.py": [
         "pool server ok: 5 clients, every ping answered, idle closed, drained without force"
     ],

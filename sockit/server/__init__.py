@@ -24,8 +24,12 @@ from sockit.server.app import (
     ws_echo,
 )
 from sockit.server.core import HTTPServer
+from sockit.server.errors import ErrorHandlers, HTTPError
 from sockit.server.metrics import ServerMetrics
+from sockit.server.middleware import Pipeline
 from sockit.server.request import Address, Response, ResponseBody, ServerRequest
+from sockit.server.routing import Router
+from sockit.server.sse import EventStream, ServerSentEvent
 from sockit.server.static import StaticFiles
 from sockit.server.tls import server_tls_context
 from sockit.server.ws import WebSocket
@@ -33,12 +37,18 @@ from sockit.server.ws import WebSocket
 __all__ = [
     "Address",
     "App",
+    "ErrorHandlers",
+    "EventStream",
+    "HTTPError",
     "HTTPServer",
+    "Pipeline",
     "Response",
     "ResponseBody",
+    "Router",
     "Routes",
     "ServerMetrics",
     "ServerRequest",
+    "ServerSentEvent",
     "StaticFiles",
     "WebSocket",
     "handle",
