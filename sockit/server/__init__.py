@@ -30,7 +30,7 @@ from sockit.server.middleware import Pipeline
 from sockit.server.request import Address, Response, ResponseBody, ServerRequest
 from sockit.server.routing import Router
 from sockit.server.sse import EventStream, ServerSentEvent
-from sockit.server.static import StaticFiles
+from sockit.server.static import Mounts, StaticFiles
 from sockit.server.tls import server_tls_context
 from sockit.server.ws import WebSocket
 
@@ -41,6 +41,7 @@ __all__ = [
     "EventStream",
     "HTTPError",
     "HTTPServer",
+    "Mounts",
     "Pipeline",
     "Response",
     "ResponseBody",

@@ -80,7 +80,15 @@ class RequestOwner(Protocol):
         """Switch the connection to WebSocket for ``req``."""
         ...
 
-__all__ = ["Address", "RequestOwner", "Response", "ResponseBody", "ServerRequest", "body_kind"]
+__all__ = [
+    "Address",
+    "FileSlice",
+    "RequestOwner",
+    "Response",
+    "ResponseBody",
+    "ServerRequest",
+    "body_kind",
+]
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -303,6 +311,20 @@ def _percent_decode(raw: bytes) -> bytes:
 # -- bodies -------------------------------------------------------------------------
 
 
+class FileSlice:
+    """``count`` bytes of a regular ``file`` from ``offset``, sent with ``sendfile``.
+
+    Return one (or a subclass) as a response body to send part of a file
+    without copying it through Python (a single ``Range``); the server
+    closes ``file`` when done.
+    """
+
+    def __init__(self, file: IO[bytes], offset: int, count: int) -> None:
+        self.file = file
+        self.offset = offset
+        self.count = count
+
+
 def body_kind(body: object) -> tuple[str, Any]:
     """Classify a body: ``("bytes", b)``, ``("file", (f, offset, size))`` or ``("iter", it)``.
 
@@ -316,6 +338,8 @@ def body_kind(body: object) -> tuple[str, Any]:
         return "bytes", bytes(body)
     if isinstance(body, str):
         raise TypeError("a response body must be bytes, not str (encode it)")
+    if isinstance(body, FileSlice):
+        return "file", (body.file, body.offset, body.count)
     read = getattr(body, "read", None)
     if read is not None:
         try:
