@@ -524,11 +524,10 @@ class HTTPClient(Conveniences, Closing):
         """
         for attempt in (1, 2):
             h2 = self._h2_connection(origin, dl)
-            if body is not None and body.trailers:
-                raise LocalProtocolError("request trailers are sent over HTTP/1.1 only, so far")
             chunks = None if body is None else body.chunks()
             try:
-                stream = h2.open_stream(event, scheme, chunks, dl)
+                stream = h2.open_stream(event, scheme, chunks, dl,
+                                        None if body is None else body.trailers)
                 return stream, self._read_head(stream, dl)
             except ConnectionClosed:
                 self._h2_forget(h2)

@@ -164,9 +164,14 @@ class H2ClientConnection:
     # -- opening a stream -------------------------------------------------------
 
     def open_stream(
-        self, request: H1Request, scheme: str, chunks: Iterator[bytes] | None, dl: Deadlines
+        self,
+        request: H1Request,
+        scheme: str,
+        chunks: Iterator[bytes] | None,
+        dl: Deadlines,
+        trailers: Headers | None = None,
     ) -> H2Stream:
-        """Send ``request`` (an HTTP/1.1 request event) as a new stream, with its body."""
+        """Send ``request`` (an HTTP/1.1 request event) as a new stream, its body, ``trailers``."""
         authority = request.headers.get_raw("host") or self.origin[1].encode("idna")
         pairs = [
             (name.lower(), value)
@@ -202,13 +207,19 @@ class H2ClientConnection:
         try:
             self._flush(dl)
             if chunks is not None:
-                self._send_body(stream_id, chunks, dl)
+                self._send_body(stream_id, chunks, dl, trailers)
         except BaseException:
             stream.discard(stream)
             raise
         return stream
 
-    def _send_body(self, stream_id: int, chunks: Iterator[bytes], dl: Deadlines) -> None:
+    def _send_body(
+        self,
+        stream_id: int,
+        chunks: Iterator[bytes],
+        dl: Deadlines,
+        trailers: Headers | None = None,
+    ) -> None:
         machine = self._machine
         for chunk in chunks:
             if not chunk:
@@ -230,7 +241,11 @@ class H2ClientConnection:
         with self._cond:
             self._raise_if_failed()
             if stream_id in self._streams and not self._streams[stream_id].closed:
-                machine.send(Data(stream_id, b"", end_stream=True))
+                if trailers:  # a HEADERS frame ends the stream (RFC 9113 section 8.1)
+                    lowered = [(n.lower(), v) for n, v in trailers.raw_items()]
+                    machine.send(Trailers(stream_id, Headers.from_raw(lowered)))
+                else:
+                    machine.send(Data(stream_id, b"", end_stream=True))
         self._flush(dl)
 
     # -- the reader ---------------------------------------------------------------

@@ -318,3 +318,14 @@ def test_request_builder(app_server: tuple[App, HTTPServer]) -> None:
             req.body(b"x")
         with client.build("GET", server.url + "/echo").timeout(10).stream() as r:
             assert r.status_code == 200 and b"GET" in r.read()
+
+
+def test_request_trailers_over_http2(app_server: tuple[App, HTTPServer]) -> None:
+    _, server = app_server
+    with HTTPClient(http2_prior_knowledge=True) as client:
+        r = client.post(server.url + "/echo", body=iter([b"x", b"y"]),
+                        trailers=[("X-Checksum", "xy")], timeout=10)
+        assert r.http_version == "HTTP/2"
+        got = _echo(r)
+    assert got["body"] == "xy"
+    assert got["trailers"] == {"x-checksum": "xy"}
