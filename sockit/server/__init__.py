@@ -24,19 +24,23 @@ from sockit.server.app import (
     ws_echo,
 )
 from sockit.server.core import HTTPServer
+from sockit.server.drain import DrainStatus
 from sockit.server.errors import ErrorHandlers, HTTPError
 from sockit.server.metrics import ServerMetrics
 from sockit.server.middleware import Pipeline
+from sockit.server.ops import access_log, health_app, metrics_app, reopen_log_files
 from sockit.server.request import Address, Response, ResponseBody, ServerRequest
 from sockit.server.routing import Router
 from sockit.server.sse import EventStream, ServerSentEvent
 from sockit.server.static import Mounts, StaticFiles
 from sockit.server.tls import server_tls_context
+from sockit.server.workers import Supervisor
 from sockit.server.ws import WebSocket
 
 __all__ = [
     "Address",
     "App",
+    "DrainStatus",
     "ErrorHandlers",
     "EventStream",
     "HTTPError",
@@ -51,9 +55,14 @@ __all__ = [
     "ServerRequest",
     "ServerSentEvent",
     "StaticFiles",
+    "Supervisor",
     "WebSocket",
+    "access_log",
     "handle",
+    "health_app",
     "make_app",
+    "metrics_app",
+    "reopen_log_files",
     "run",
     "serve",
     "server_tls_context",

@@ -13,23 +13,31 @@ A handler that raises gets a ``500`` answer and a log record on the
 ``sockit.server`` logger; the server keeps serving. With ``workers=N`` the
 app runs on a thread pool and answers travel back to the loop thread
 (``respond`` is thread-safe); without, it runs on the loop thread and
-must not block.
+must not block. ``processes=N`` forks ``N`` server processes sharing the
+port (see :mod:`sockit.server.workers`).
+
+SIGTERM and SIGINT drain the server (see :meth:`HTTPServer.drain`): work in
+flight finishes within ``grace`` seconds. SIGHUP reopens log files.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
-from sockit.errors import SockitError
+from sockit.errors import LocalProtocolError, SockitError
 from sockit.limits import ServerLimits, WSLimits
 from sockit.observe import get_logger
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
 from sockit.proto.tls import TLSContext
 from sockit.server.core import HTTPServer
+from sockit.server.ops import health_app, metrics_app, ops_metrics, reopen_log_files
 from sockit.server.request import Response, ServerRequest
 from sockit.server.static import StaticFiles
 
@@ -48,20 +56,36 @@ def text_response(text: str, status: int = 200) -> Response:
     return Response(status, [("Content-Type", _PLAIN)], text.encode())
 
 
+#: How often a worker process checks that its supervisor is still there (seconds).
+_PARENT_CHECK: Final = 1.0
+
+
 def handle(app: App, request: ServerRequest) -> None:
-    """Run ``app`` for ``request`` and answer it; a failure becomes a 500 and a log record."""
+    """Run ``app`` for ``request`` and answer it; a failure becomes a 500 and a log record.
+
+    The time from here until the answer is handed to the server goes into
+    ``sockit_server_request_duration_seconds``.
+    """
     server_metrics = request._conn.server.metrics
+    start = time.perf_counter()
+    try:
+        _answer(app, request, server_metrics.handler_errors.inc)
+    finally:
+        ops_metrics().latency.observe(time.perf_counter() - start)
+
+
+def _answer(app: App, request: ServerRequest, count_error: Callable[[], None]) -> None:
     try:
         result = app(request)
     except Exception:
-        server_metrics.handler_errors.inc()
+        count_error()
         log.exception("handler failed for %s %s", request.method, request.target)
         if not request.responded:
             request.respond_response(text_response("500 Internal Server Error\n", 500))
         return
     if result is None:
         if not request.responded:
-            server_metrics.handler_errors.inc()
+            count_error()
             log.error("handler returned no response for %s %s", request.method, request.target)
             request.respond_response(text_response("500 Internal Server Error\n", 500))
         return
@@ -71,7 +95,7 @@ def handle(app: App, request: ServerRequest) -> None:
     try:
         request.respond_response(result)
     except Exception as exc:  # a header the writer refused, a str body...: connection closed
-        server_metrics.handler_errors.inc()
+        count_error()
         log.error("bad response for %s %s: %s", request.method, request.target, exc)
 
 
@@ -103,29 +127,98 @@ def serve(
     handle_signals: bool | None = None,
     on_ready: Callable[[HTTPServer], None] | None = None,
     tls: TLSContext | None = None,
-) -> None:
+    processes: int = 0,
+    reuse_port: bool = False,
+    drain_notice: float = 0.0,
+) -> int:
     """Listen, serve ``app`` until stopped, then close with ``grace`` seconds to finish.
 
     ``tls`` (see :func:`~sockit.server.server_tls_context`) serves HTTPS.
+    ``workers`` is the size of a thread pool running ``app`` (0: the loop
+    thread runs it). ``processes`` (> 0) forks that many server processes
+    on one ``SO_REUSEPORT`` port under a :class:`~sockit.server.workers.Supervisor`
+    that restarts dead ones (main thread only; ``on_ready`` then runs in
+    each process). Returns the exit status (non-zero: the supervisor gave up).
 
-    SIGINT and SIGTERM stop the server when ``handle_signals`` is true (the
-    default on the main thread). ``on_ready(server)`` runs once listening
-    (to learn the port, or keep the server to :meth:`~HTTPServer.stop` it
-    from another thread).
+    SIGINT and SIGTERM drain the server when ``handle_signals`` is true (the
+    default on the main thread), after ``drain_notice`` seconds of still
+    accepting with ``/healthz`` at 503; a second one cuts the drain short; SIGHUP
+    reopens log files (see :func:`~sockit.server.ops.reopen_log_files`).
+    ``on_ready(server)`` runs once listening (to learn the port, or keep the
+    server to :meth:`~HTTPServer.drain` or :meth:`~HTTPServer.stop` it from
+    another thread).
     """
+    if processes > 0:
+        if host is None or unix_path is not None:
+            raise LocalProtocolError("worker processes share one TCP port (no Unix socket yet)")
+
+        def one(port: int) -> HTTPServer:
+            return HTTPServer(host, port, limits=limits, http1=http1, http2=http2, tls=tls,
+                              reuse_port=True, grace=grace, drain_notice=drain_notice)
+
+        return _serve_processes(app, one, host=host, port=port, processes=processes, grace=grace,
+                                drain_notice=drain_notice, workers=workers, on_ready=on_ready)
     server = HTTPServer(
-        host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2, tls=tls
+        host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2, tls=tls,
+        reuse_port=reuse_port, grace=grace, drain_notice=drain_notice,
     )
     try:
         if handle_signals is None:
             handle_signals = threading.current_thread() is threading.main_thread()
         if handle_signals:
             server.watch_signals()
+            server.on_reopen(reopen_log_files)
         if on_ready is not None:
             on_ready(server)
         run(server, app, workers=workers)
     finally:
         server.close(grace=grace)
+    return 0
+
+
+def _serve_processes(
+    app: App,
+    make: Callable[[int], HTTPServer],
+    *,
+    host: str,
+    port: int,
+    processes: int,
+    grace: float,
+    drain_notice: float,
+    workers: int,
+    on_ready: Callable[[HTTPServer], None] | None,
+) -> int:
+    """``serve`` in ``processes`` forked workers, each ``make(port)`` (see ``workers.py``)."""
+    from sockit.server.workers import Supervisor, reserve_port  # noqa: PLC0415 - fork users only
+
+    held, actual = reserve_port(host, port)
+    parent = os.getpid()
+
+    def worker(index: int) -> int:
+        held.close()
+        server = make(actual)
+
+        def orphaned() -> None:
+            if os.getppid() != parent and not server.draining:
+                server.drain()
+
+        try:
+            server.watch_signals((signal.SIGTERM,))
+            server.on_reopen(reopen_log_files)
+            server.every(_PARENT_CHECK, orphaned)
+            if on_ready is not None:
+                on_ready(server)
+            run(server, app, workers=workers)
+        finally:
+            server.close(grace=grace)
+        return 0
+
+    try:
+        # the supervisor's patience covers each worker's notice and grace
+        return Supervisor(worker, processes, grace=grace + drain_notice,
+                          on_reopen=reopen_log_files).run()
+    finally:
+        held.close()
 
 
 class Routes:
@@ -182,16 +275,18 @@ def ws_echo(request: ServerRequest) -> Response | None:
     return None
 
 
-def _healthz(request: ServerRequest) -> Response:
-    return Response(200, [("Content-Type", _PLAIN)], b"ok\n")
-
-
-def make_app(root: str | None = None) -> App:
+def make_app(root: str | None = None, *, metrics: bool = False, fallback: App | None = None) -> App:
     """The app of ``python -m sockit serve``: ``/hello``, ``/healthz``, ``/ws/echo``, files.
 
     ``/hello`` answers ``hello world\\n`` and ``/healthz`` answers ``ok\\n``
-    (both text/plain); ``/ws/echo`` is a WebSocket echo (see :func:`ws_echo`);
-    other paths are :class:`StaticFiles` of ``root`` (404 without a root).
+    (``503 draining`` while the server drains; both text/plain); ``/ws/echo``
+    is a WebSocket echo (see :func:`ws_echo`); ``metrics`` adds ``/metrics``
+    (Prometheus text). Other paths go to ``fallback``, else to
+    :class:`StaticFiles` of ``root`` (404 without a root).
     """
-    fallback = StaticFiles(root) if root is not None else None
-    return Routes({"/hello": _hello, "/healthz": _healthz, "/ws/echo": ws_echo}, fallback)
+    if fallback is None and root is not None:
+        fallback = StaticFiles(root)
+    routes: dict[str, App] = {"/hello": _hello, "/healthz": health_app(), "/ws/echo": ws_echo}
+    if metrics:
+        routes["/metrics"] = metrics_app()
+    return Routes(routes, fallback)
