@@ -461,6 +461,18 @@ class PoolLimits(_Limits):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkerLimits(_Limits):
+    """Pre-forked server workers and their supervisor."""
+
+    max_workers: int = bounded(1024, 1, 1024)
+    #: more restarts than this within ``restart_window`` s and the supervisor gives up
+    max_restarts: int = bounded(10, 0, 10_000)
+    restart_window: float = bounded(60.0, 0.001, DAY)
+    #: after a drain's grace, workers still alive this much later get SIGKILL
+    kill_margin: float = bounded(5.0, 0.0, 3600.0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TimerLimits(_Limits):
     """Reactor timers."""
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Final
 
 from sockit.errors import LocalProtocolError
-from sockit.limits import RetryDefaults
+from sockit.limits import RetryDefaults, WorkerLimits
 from sockit.net import Reactor, SignalEvent, Socket, TimerEvent
 from sockit.net._oserror import resolve_address
 from sockit.observe import get_logger
@@ -44,15 +44,15 @@ __all__ = ["RestartBudget", "Supervisor", "reserve_port"]
 log = get_logger("server.workers")
 
 #: Restarts of one supervisor allowed inside :data:`RESTART_WINDOW` before it gives up.
-MAX_RESTARTS: Final = 10
+MAX_RESTARTS: Final = WorkerLimits().max_restarts
 #: The window restarts are counted in (seconds).
-RESTART_WINDOW: Final = 60.0
+RESTART_WINDOW: Final = WorkerLimits().restart_window
 #: Extra time after a worker's grace before it is killed.
-_KILL_MARGIN: Final = 5.0
+_KILL_MARGIN: Final = WorkerLimits().kill_margin
 #: How often the supervisor looks for dead workers even without SIGCHLD.
 _REAP_EVERY: Final = 0.5
 #: The most workers one supervisor forks.
-MAX_WORKERS: Final = 1024
+MAX_WORKERS: Final = WorkerLimits().max_workers
 
 
 class RestartBudget:
