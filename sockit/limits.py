@@ -38,6 +38,7 @@ __all__ = [
     "TLSDefaults",
     "TimerLimits",
     "WSLimits",
+    "WorkerLimits",
     "bounded",
     "limit_groups",
     "flag",
