@@ -7,6 +7,7 @@ test instead of skipping it.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -49,10 +50,35 @@ def require_ipv6_loopback() -> None:
         pytest.skip(msg)
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A currently free TCP port on ``host`` (loopback only)."""
+    """A currently free TCP port on ``host`` (loopback only), below the ephemeral range.
+
+    Ports the kernel hands out for outgoing connections (and port 0 binds)
+    come from ``ip_local_port_range``; a port picked from there can be taken
+    by an unrelated connection between this check and the peer's own bind
+    (load tests open thousands). Ports below that range are only ever taken
+    by explicit binds, so the gap stays safe.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
+    low = max(1024, min(_ephemeral_low(), 65536) - 12000)
+    high = max(low + 1000, _ephemeral_low())
+    for _ in range(200):
+        port = random.randrange(low, high)
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(family, socket.SOCK_STREAM) as s:  # crowded: let the kernel pick
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
