@@ -37,6 +37,8 @@ EXPECTED: dict[str, list[str]] = {
     "middleware_app.py": [
         "middleware app ok: user 7, 404 and 405 as JSON, logins [200, 200, 429]"
     ],
+    "static_site.py": ["static site ok: index, gzip variant", "range 206 (524288 bytes), "
+                       "revalidated 304"],
     "sse.py": ["sse ok: 5 events, ids 1..5, text/event-stream"],
     "pool_server.py": [
         "pool server ok: 5 clients, every ping answered, idle closed, drained without force"

@@ -36,6 +36,7 @@ from sockit.observe import get_logger
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
 from sockit.proto.tls import TLSContext
+from sockit.server.connection import ErrorPages
 from sockit.server.core import HTTPServer
 from sockit.server.ops import health_app, metrics_app, ops_metrics, reopen_log_files
 from sockit.server.request import Response, ServerRequest
@@ -130,6 +131,7 @@ def serve(
     processes: int = 0,
     reuse_port: bool = False,
     drain_notice: float = 0.0,
+    error_pages: ErrorPages | None = None,
 ) -> int:
     """Listen, serve ``app`` until stopped, then close with ``grace`` seconds to finish.
 
@@ -146,7 +148,8 @@ def serve(
     reopens log files (see :func:`~sockit.server.ops.reopen_log_files`).
     ``on_ready(server)`` runs once listening (to learn the port, or keep the
     server to :meth:`~HTTPServer.drain` or :meth:`~HTTPServer.stop` it from
-    another thread).
+    another thread). ``error_pages`` renders the server's own errors (see
+    :class:`HTTPServer`; ``ErrorHandlers(...).page`` shares the app's pages).
     """
     if processes > 0:
         if host is None or unix_path is not None:
@@ -154,13 +157,14 @@ def serve(
 
         def one(port: int) -> HTTPServer:
             return HTTPServer(host, port, limits=limits, http1=http1, http2=http2, tls=tls,
-                              reuse_port=True, grace=grace, drain_notice=drain_notice)
+                              reuse_port=True, grace=grace, drain_notice=drain_notice,
+                              error_pages=error_pages)
 
         return _serve_processes(app, one, host=host, port=port, processes=processes, grace=grace,
                                 drain_notice=drain_notice, workers=workers, on_ready=on_ready)
     server = HTTPServer(
         host, port, unix_path=unix_path, limits=limits, http1=http1, http2=http2, tls=tls,
-        reuse_port=reuse_port, grace=grace, drain_notice=drain_notice,
+        reuse_port=reuse_port, grace=grace, drain_notice=drain_notice, error_pages=error_pages,
     )
     try:
         if handle_signals is None:

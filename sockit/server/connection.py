@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, TypeAlias
 
 from sockit.errors import (
     LimitExceeded,
@@ -60,6 +60,7 @@ from sockit.proto.http1 import (
     Response,
 )
 from sockit.proto.ws import DeflateConfig
+from sockit.server.errors import MAX_PAGE_SIZE
 from sockit.server.h2 import H2Session
 from sockit.server.h2switch import sniff, try_h2c_upgrade
 from sockit.server.request import Address, ResponseBody, ServerRequest, body_kind
@@ -75,7 +76,11 @@ from sockit.server.wsswitch import accept_websocket, is_websocket_request
 if TYPE_CHECKING:
     from sockit.server.core import HTTPServer
 
-__all__ = ["ConnPhase", "HTTPConnection"]
+__all__ = ["ConnPhase", "ErrorPages", "HTTPConnection"]
+
+#: ``error_pages(status) -> (header pairs, body)``: the server's own error answers
+#: (:meth:`sockit.server.ErrorHandlers.page` is one).
+ErrorPages: TypeAlias = Callable[[int], tuple[list[tuple[bytes, bytes]], bytes]]
 
 log = get_logger("server")
 
@@ -108,6 +113,10 @@ _CAN_ANSWER = frozenset({ConnectionState.IDLE, ConnectionState.SEND_RESPONSE})
 _CONTINUE = InformationalResponse(100, reason=b"Continue")
 _END = EndOfMessage()
 _NO_BODY_STATUSES = frozenset({204, 304})
+#: Fields of an error page that only the server may set (see ``HTTPConnection.error_page``).
+_FRAMING_FIELDS: Final = frozenset(
+    {b"content-length", b"connection", b"transfer-encoding", b"date", b"keep-alive", b"upgrade"}
+)
 #: Most bytes of a streamed body pulled per connection per loop turn (fairness).
 _STREAM_TURN_BYTES: Final = 256 * 1024
 
@@ -120,12 +129,14 @@ class HTTPConnection:
         "_bytes_seen",
         "_current",
         "_dirty",
+        "_paused",
         "_request",
         "_response_done",
         "_served",
         "_sniffed",
         "_sniffing",
         "_stream",
+        "_wakeable",
         "channel",
         "client",
         "client_key",
@@ -175,6 +186,9 @@ class HTTPConnection:
         self._body: list[bytes] = []
         self._current: ServerRequest | None = None
         self._stream: Iterator[bytes] | None = None
+        #: The streamed body has a waker: an empty chunk pauses it until ``wake()``.
+        self._wakeable = False
+        self._paused = False
         self._response_done = False
         #: The HTTP/2 session once the connection switched (prior knowledge or h2c).
         self.h2: H2Session | None = None
@@ -379,8 +393,8 @@ class HTTPConnection:
                 self._complete_request(event)
             elif kind is ConnectionClosed:
                 self.peer_closed = True
-        if self.peer_closed and (self.phase is IDLE or self.phase is READING):
-            self.close()
+        if self.peer_closed and (self.phase is IDLE or self.phase is READING or self._paused):
+            self.close()  # (a paused body would otherwise hold the connection until its wake)
         elif self._request is not None and self.machine.they_are_waiting_for_100_continue:
             # a head with Expect: 100-continue and no body byte yet: we will read it, say so
             self.channel.send(_CONTINUE)
@@ -437,6 +451,15 @@ class HTTPConnection:
             self.close(reset=True)
             raise
         self._mark_dirty()
+
+    def send_informational(self, req: ServerRequest, status: int, headers: Headers) -> None:
+        """Queue a 1xx head for ``req`` (see :meth:`ServerRequest.send_informational`)."""
+        if self.closed or req is not self._current or self.phase is not WAITING:
+            return  # answered, refused or gone: an interim head no longer means anything
+        phrase = reason_bytes(status)
+        with contextlib.suppress(LocalProtocolError):  # the machine says too late: drop it
+            self.channel.send(InformationalResponse(status, headers, reason=phrase))
+            self._mark_dirty()
 
     def _start_response(
         self,
@@ -506,6 +529,23 @@ class HTTPConnection:
         else:
             self._stream = value
             self._response_done = False
+            self._attach_waker(body, value)
+
+    def _attach_waker(self, body: object, stream: Iterator[bytes]) -> None:
+        """Give a body with ``attach_waker`` a thread-safe way to resume after a pause."""
+        self._wakeable = self._paused = False
+        attach = getattr(body, "attach_waker", None)
+        if attach is None:
+            return
+        server = self.server
+
+        def resume() -> None:
+            if self._stream is stream and self._paused and not self.closed:
+                self._paused = False
+                self._mark_dirty()
+
+        attach(lambda: server.call_soon(resume))
+        self._wakeable = True
 
     def _send_file(self, file: IO[bytes], offset: int, size: int) -> None:
         """Queue the file for ``sendfile`` after the head; the machine counts it unseen."""
@@ -529,6 +569,7 @@ class HTTPConnection:
                     chunk = bytes(chunk)
             except StopIteration:
                 self._stream = None
+                self._wakeable = self._paused = False
                 machine.send(_END)
                 self._response_done = True
                 return budget
@@ -542,18 +583,24 @@ class HTTPConnection:
                 machine.send(Data(chunk))
                 channel.collect()
                 budget -= len(chunk)
+            elif self._wakeable:  # nothing now: wait for the body's wake()
+                if self.peer_closed:  # the client left: nobody to wait for
+                    self.close()
+                    return budget
+                self._paused = True
+                return budget
         return budget
 
     def _progress(self) -> None:
         channel = self.channel
         budget = _STREAM_TURN_BYTES
         while True:
-            if self._stream is not None and channel.writable:
+            if self._stream is not None and channel.writable and not self._paused:
                 budget = self._pull(budget)
                 if self.closed:
                     return
             channel.flush()
-            if self._stream is None or not channel.writable:
+            if self._stream is None or not channel.writable or self._paused:
                 break
             if budget <= 0:
                 self._mark_dirty()  # more next turn, after the other connections
@@ -630,15 +677,46 @@ class HTTPConnection:
         return accept_websocket(self, req, subprotocol, compression, limits)
 
     def send_error(self, status: int) -> None:
-        """Send a short text answer with ``Connection: close``, then close cleanly."""
+        """Send the error page (custom or a short text) with ``Connection: close``, then close."""
         server = self.server
-        body = f"{status} {reason_phrase(status)}\n".encode()
-        fields = error_fields(status, len(body), server.date_header())
+        page = self.error_page(status)
+        if page is None:
+            body = f"{status} {reason_phrase(status)}\n".encode()
+            fields = error_fields(status, len(body), server.date_header())
+        else:
+            pairs, body = page
+            pairs.append((b"Content-Length", b"%d" % len(body)))
+            pairs.append((b"Connection", b"close"))
+            pairs.append((b"Date", server.date_header()))
+            fields = Headers.from_raw(pairs)
         machine = self.machine
         machine.send(Response(status, fields, reason=reason_bytes(status)))
         machine.send(Data(body))
         machine.send(_END)
         self._closing_answer(status)
+
+    def error_page(self, status: int) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The server's ``error_pages`` answer for ``status``, checked; ``None``: the plain one.
+
+        Called on the loop's thread for the server's own errors (no request to
+        hand to the application). Fields are validated here, and a page that
+        fails, is not ``bytes`` or is over ``MAX_PAGE_SIZE`` is logged and
+        replaced by the plain text, so a broken page cannot break the refusal.
+        Framing fields (``Content-Length``, ``Connection``, ``Transfer-Encoding``,
+        ``Date``) are the server's and are dropped from the page.
+        """
+        pages = self.server.error_pages
+        if pages is None:
+            return None
+        try:
+            fields, body = pages(status)
+            if not isinstance(body, (bytes, bytearray)) or len(body) > MAX_PAGE_SIZE:
+                raise TypeError(f"an error page body must be bytes up to {MAX_PAGE_SIZE} bytes")
+            pairs = Headers(fields).raw_items()
+        except Exception:
+            log.exception("error page for %d failed; sending the plain one", status)
+            return None
+        return [item for item in pairs if item[0].lower() not in _FRAMING_FIELDS], bytes(body)
 
     def send_refusal(self, status: int, fields: list[tuple[bytes, bytes]], body: bytes) -> None:
         """Send a whole refusal with these fields and ``Connection: close``, then close."""

@@ -50,7 +50,7 @@ from sockit.proto.http import format_http_date
 from sockit.proto.http1 import HTTP1Config
 from sockit.proto.http2 import H2Config
 from sockit.proto.tls import TLSConnection, TLSContext
-from sockit.server.connection import HTTPConnection
+from sockit.server.connection import ErrorPages, HTTPConnection
 from sockit.server.drain import DrainStatus, in_flight, is_busy, wind_down
 from sockit.server.metrics import ServerMetrics, shared_metrics
 from sockit.server.ops import ops_metrics
@@ -123,6 +123,11 @@ class HTTPServer(Closing):
     ``alpn=("h2", "http/1.1")`` so HTTP/2 clients pick h2 by ALPN (see
     :func:`server_tls_context`). A failed handshake closes the connection
     quietly and is counted in ``sockit_http_tls_failures_total``.
+    ``error_pages(status) -> (fields, body)`` renders the errors the server
+    answers by itself, before or without the application (``400``, ``408``,
+    ``413``, ``431``, ``503``); :meth:`ErrorHandlers.page
+    <sockit.server.ErrorHandlers.page>` is one. It runs on the loop's thread
+    (keep it quick); if it fails, the plain text page is sent.
     ``reuse_port`` sets ``SO_REUSEPORT`` on the TCP listener, so several
     processes (see :mod:`sockit.server.workers`) can each listen on one port.
     More addresses: :meth:`add_listener` and :meth:`add_unix_listener`.
@@ -155,6 +160,7 @@ class HTTPServer(Closing):
         reuse_port: bool = False,
         grace: float = 5.0,
         drain_notice: float = 0.0,
+        error_pages: ErrorPages | None = None,
     ) -> None:
         if host is None and unix_path is None:
             raise ValueError("give a host, a unix_path, or both")
@@ -174,6 +180,8 @@ class HTTPServer(Closing):
             None if h2 is None else dataclasses.replace(h2, auto_window_update=False)
         )
         self.linger_timeout = linger_timeout
+        #: Renders the server's own errors (400, 408, 413, 431, 503...); ``None``: plain text.
+        self.error_pages = error_pages
         #: The server TLS context (``None``: plaintext HTTP).
         self.tls = tls
         if tls is not None and tls.role is not Role.SERVER:

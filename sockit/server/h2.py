@@ -22,6 +22,7 @@ Connection-specific fields an application sets for HTTP/1.1 (``Connection``,
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Final
 
@@ -37,6 +38,7 @@ from sockit.proto.http2 import (
     Data,
     ErrorCode,
     GoAwayReceived,
+    InformationalResponse,
     ResetStream,
     Response,
     StreamEnded,
@@ -143,6 +145,10 @@ class H2Exchange:
         """Answer on this stream (see :meth:`ServerRequest.respond`); ``reason`` is unused."""
         self.session.respond(self, status, headers, body)
 
+    def send_informational(self, req: ServerRequest, status: int, headers: Headers) -> None:
+        """A 1xx HEADERS frame on this stream (see :meth:`ServerRequest.send_informational`)."""
+        self.session.send_informational(self, status, headers)
+
     def is_websocket(self, req: ServerRequest) -> bool:
         """Whether the stream is an extended CONNECT for ``websocket`` (RFC 8441)."""
         return self.websocket
@@ -161,15 +167,21 @@ class H2Exchange:
         )
 
     def send_error(self, status: int) -> None:
-        """A short text answer (the server's refusals, such as ``503`` while closing)."""
-        text = f"{status}\n".encode()
-        self.session.respond(self, status, [(b"content-type", b"text/plain")], text)
+        """The error page (custom, or a short text) for the server's refusals (``413``, ``503``)."""
+        page = self.session.owner.error_page(status)
+        if page is None:
+            self.session.respond(self, status, [(b"content-type", b"text/plain")], b"%d\n" % status)
+        else:
+            self.session.respond(self, status, page[0], page[1])
 
 
 class H2Session(SwitchedSession):
     """The HTTP/2 half of an :class:`~sockit.server.connection.HTTPConnection` (internal)."""
 
-    __slots__ = ("_buffered", "_upgrade_body", "client", "draining", "exchanges", "streaming")
+    __slots__ = (
+        "_buffered", "_upgrade_body", "client", "draining", "exchanges", "paused", "streaming",
+        "wakeable",
+    )
 
     protocol = "HTTP/2"
     machine: H2Connection
@@ -179,6 +191,9 @@ class H2Session(SwitchedSession):
         self.client: Address = owner.client
         self.exchanges: dict[int, H2Exchange] = {}
         self.streaming: dict[int, Iterator[bytes]] = {}
+        #: Streams whose body has a waker (an empty chunk pauses them), and those paused.
+        self.wakeable: set[int] = set()
+        self.paused: set[int] = set()
         self.draining = False
         self._upgrade_body = b""
         #: Body bytes of requests still being read, on this connection.
@@ -342,6 +357,8 @@ class H2Session(SwitchedSession):
             self._buffered -= exchange.size - exchange.preloaded
             self._release_owed()
         stream = self.streaming.pop(stream_id, None)
+        self.wakeable.discard(stream_id)
+        self.paused.discard(stream_id)
         if stream is not None:
             discard_body(stream)
         self._idle()
@@ -365,6 +382,25 @@ class H2Session(SwitchedSession):
             self.server.mark_dirty(self.owner)
             raise
         self.server.mark_dirty(self.owner)
+
+    def send_informational(self, exchange: H2Exchange, status: int, headers: Headers) -> None:
+        """Send a 1xx head on ``exchange``'s stream unless its final response has started."""
+        stream_id = exchange.stream_id
+        if (
+            self.closed
+            or self.exchanges.get(stream_id) is not exchange
+            or stream_id in self.streaming
+            or exchange.ws is not None
+        ):
+            return
+        pairs = [
+            (name.lower(), value)
+            for name, value in headers.raw_items()
+            if name.lower() not in _HOP_FIELDS
+        ]
+        with contextlib.suppress(LocalProtocolError):  # the machine says too late: drop it
+            self.machine.send(InformationalResponse(stream_id, status, Headers.from_raw(pairs)))
+            self.server.mark_dirty(self.owner)
 
     def _start_response(
         self, exchange: H2Exchange, status: int, headers: HeadersInput | None, body: ResponseBody
@@ -410,9 +446,27 @@ class H2Session(SwitchedSession):
             return
         machine.send(Response(stream_id, status, fields))
         self.streaming[stream_id] = value
+        self._attach_waker(stream_id, body, value)
+
+    def _attach_waker(self, stream_id: int, body: object, stream: Iterator[bytes]) -> None:
+        """Give a body with ``attach_waker`` a thread-safe way to resume after a pause."""
+        attach = getattr(body, "attach_waker", None)
+        if attach is None:
+            return
+        server = self.server
+
+        def resume() -> None:
+            if self.streaming.get(stream_id) is stream and stream_id in self.paused:
+                self.paused.discard(stream_id)
+                server.mark_dirty(self.owner)
+
+        attach(lambda: server.call_soon(resume))
+        self.wakeable.add(stream_id)
 
     def _finish(self, stream_id: int) -> None:
         self.exchanges.pop(stream_id, None)
+        self.wakeable.discard(stream_id)
+        self.paused.discard(stream_id)
         self._idle()
 
     def _pull(self) -> None:
@@ -423,7 +477,8 @@ class H2Session(SwitchedSession):
         while self.streaming and budget > 0 and channel.writable:
             progressed = False
             for stream_id, stream in list(self.streaming.items()):
-                if machine.outbound_buffered(stream_id) >= _STREAM_LOW_WATER:
+                if (stream_id in self.paused
+                        or machine.outbound_buffered(stream_id) >= _STREAM_LOW_WATER):
                     continue
                 try:
                     chunk: object = next(stream)
@@ -448,6 +503,8 @@ class H2Session(SwitchedSession):
                     machine.send(Data(stream_id, chunk))
                     budget -= len(chunk)
                     progressed = True
+                elif stream_id in self.wakeable:  # nothing now: wait for the body's wake()
+                    self.paused.add(stream_id)
             if not progressed:
                 break
         if self.streaming and budget <= 0:
@@ -487,6 +544,8 @@ class H2Session(SwitchedSession):
         for stream in self.streaming.values():
             discard_body(stream)
         self.streaming.clear()
+        self.wakeable.clear()
+        self.paused.clear()
         for exchange in self.exchanges.values():
             if exchange.ws is not None:
                 exchange.ws.closed = True

@@ -62,6 +62,10 @@ class RequestOwner(Protocol):
         """Start the response to ``req``."""
         ...
 
+    def send_informational(self, req: ServerRequest, status: int, headers: Headers) -> None:
+        """Send a 1xx interim head before the final answer to ``req`` (loop thread only)."""
+        ...
+
     def send_error(self, status: int) -> None:
         """Answer with a short error text."""
         ...
@@ -245,6 +249,33 @@ class ServerRequest:
             conn.server.call_soon(lambda: conn.respond(self, status, headers, body, reason))
             return
         conn.respond(self, status, headers, body, reason)
+
+    def send_informational(self, status: int, headers: HeadersInput | None = ()) -> None:
+        """Send an interim ``1xx`` head (``103 Early Hints``) before the final response.
+
+        Lets a client start fetching (``Link: </style.css>; rel=preload``) while
+        the answer is still being computed. Any 1xx but ``101`` (that one is
+        :meth:`accept_websocket`'s); may be called several times, but only
+        before :meth:`respond`, which otherwise raises
+        :class:`~sockit.errors.LocalProtocolError` like a bad status or field
+        does (checked here, on the caller's thread). HTTP/1.0 clients do not
+        understand interim responses, so for them it does nothing (RFC 9110
+        §15.2). Thread-safe like :meth:`respond`; if the client left, the head
+        is dropped.
+        """
+        if self._responded:
+            raise LocalProtocolError("an interim response must come before the final one")
+        if type(status) is not int or not 100 <= status <= 199 or status == 101:
+            raise LocalProtocolError(f"an interim status is 100-199 except 101, not {status!r}")
+        fields = Headers(headers)
+        if self._event.http_version == b"1.0":
+            return
+        conn = self._conn
+        loop_thread = conn.server.loop_thread
+        if loop_thread is not None and loop_thread != threading.get_ident():
+            conn.server.call_soon(lambda: conn.send_informational(self, status, fields))
+            return
+        conn.send_informational(self, status, fields)
 
     @property
     def is_websocket(self) -> bool:
