@@ -89,6 +89,7 @@ class H2Exchange:
         "close_after",
         "delivered",
         "end",
+        "opened",
         "owed",
         "preloaded",
         "request",
@@ -102,6 +103,8 @@ class H2Exchange:
     def __init__(self, session: H2Session, stream_id: int) -> None:
         self.session = session
         self.stream_id = stream_id
+        #: When the stream opened (the server's clock): ``request_read_timeout`` counts from here.
+        self.opened = session.server.now
         self.request: ServerRequest | None = None
         self.body: list[bytes] = []
         self.size = 0
@@ -207,6 +210,40 @@ class H2Session(SwitchedSession):
         if name in {"idle", "lifetime"}:
             self.server.metrics.timeout(name)
             self.shutdown()  # GOAWAY: streams in flight finish
+        elif name == "read":
+            self._cut_slow_requests()
+
+    def _reading(self) -> list[H2Exchange]:
+        """Streams whose request (head and body) has not fully arrived yet."""
+        return [x for x in self.exchanges.values() if not x.delivered and not x.websocket]
+
+    def _arm_read(self) -> None:
+        """One channel deadline at the earliest ``opened + request_read_timeout`` still reading.
+
+        The HTTP/2 twin of HTTP/1.1's read timeout: a client that opens a
+        stream and never finishes its request (silent, or a byte now and then)
+        cannot hold the stream, and so the connection, forever.
+        """
+        reading = self._reading()
+        when = None
+        if reading:
+            when = min(x.opened for x in reading) + self.server.limits.request_read_timeout
+        self.channel.set_deadline("read", when)
+
+    def _cut_slow_requests(self) -> None:
+        now = self.server.now
+        timeout = self.server.limits.request_read_timeout
+        for exchange in self._reading():
+            if exchange.opened + timeout > now:
+                continue
+            self.server.metrics.timeout("read")
+            sid = exchange.stream_id
+            with contextlib.suppress(LocalProtocolError):  # the stream ended meanwhile
+                self.machine.send(ResetStream(sid, ErrorCode.CANCEL))
+            self._drop(sid)
+        self._arm_read()
+        self._idle()
+        self.server.mark_dirty(self.owner)
 
     def _handle(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -331,6 +368,7 @@ class H2Session(SwitchedSession):
         request._end = exchange.end
         exchange.body = []
         exchange.delivered = True
+        self._arm_read()
         self._buffered -= exchange.size - exchange.preloaded
         exchange.owed = 0  # the stream's input is over: nothing more to credit
         self._release_owed()
@@ -518,6 +556,7 @@ class H2Session(SwitchedSession):
 
     def _idle(self) -> None:
         """Arm the keep-alive deadline while no stream is open, clear it otherwise."""
+        self._arm_read()
         channel = self.channel
         if self.exchanges or self.streaming:
             channel.set_deadline("idle", None)

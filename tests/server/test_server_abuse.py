@@ -284,10 +284,6 @@ def _h2_stream_cut(port: int, trickle: bool, wait: float) -> str | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HTTP/2 streams have no request_read_timeout: see /tmp/brief/out/server-findings.md",
-)
 @pytest.mark.parametrize("trickle", [False, True], ids=["silent", "trickle"])
 def test_http2_request_that_never_completes_is_cut_by_the_read_timeout(trickle: bool) -> None:
     limits = ServerLimits().replace(request_read_timeout=READ_TIMEOUT)
