@@ -13,6 +13,7 @@ from sockit.proto.connect.common import (
     ConnectState,
     ProxyAuthenticationRequired,
     TunnelEstablished,
+    _ConnectMachine,
     basic_authorization,
     config_for,
     format_authority,
@@ -32,10 +33,11 @@ from sockit.proto.http1 import (
 __all__ = ["ConnectClient"]
 
 
-class ConnectClient:
+class ConnectClient(_ConnectMachine):
     """The client side of one CONNECT; the request is queued at construction."""
 
     __slots__ = ("_authority", "_body", "_error", "_h1", "_max_body", "_refusal", "_state")
+    _role_name = "CONNECT client"
 
     def __init__(
         self,
@@ -64,40 +66,6 @@ class ConnectClient:
         self._refusal: Response | None = None
         self._body = bytearray()
         self._error: ProxyError | RemoteProtocolError | None = None
-
-    @property
-    def state(self) -> ConnectState:
-        """Where the exchange is."""
-        return self._state
-
-    @property
-    def trailing_data(self) -> bytes:
-        """In TUNNEL: bytes from the proxy after its answer (the target's first bytes)."""
-        return self._h1.trailing_data if self._state is ConnectState.TUNNEL else b""
-
-    def data_to_send(self) -> bytes:
-        """Take the bytes queued for the wire: the CONNECT request, the first time."""
-        return self._h1.data_to_send()
-
-    def send(self, event: Event) -> None:
-        """Nothing can be sent: the request is queued by the constructor."""
-        raise LocalProtocolError(f"cannot send {type(event).__name__} on a CONNECT client")
-
-    def next_deadline(self) -> float | None:
-        """No timers (the driver owns the handshake timeout). Always ``None``."""
-        return None
-
-    def handle_timeout(self, now: float) -> list[Event]:
-        """Nothing is ever due."""
-        return []
-
-    def receive_data(self, data: Buffer) -> list[Event]:
-        """Feed bytes from the proxy: ``TunnelEstablished`` on 2xx; a refusal raises."""
-        return self._receive(data, eof=False)
-
-    def receive_eof(self) -> list[Event]:
-        """The proxy closed: ends a refusal's body; before any answer it is an error."""
-        return self._receive(b"", eof=True)
 
     def _receive(self, data: Buffer, *, eof: bool) -> list[Event]:
         if self._error is not None:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from sockit.errors import LocalProtocolError, ProxyError
 from sockit.limits import HTTP1Limits
+from sockit.proto.contract import Buffer
 from sockit.proto.events import Event
 from sockit.proto.http.headers import Headers
-from sockit.proto.http1 import HTTP1Config
+from sockit.proto.http1 import Connection, HTTP1Config
 from sockit.proto.socks.codec import AddressType, classify_host
 
 __all__ = [
@@ -152,3 +153,53 @@ def basic_authorization(user: str, password: str) -> str:
 def config_for(limits: HTTP1Limits | None) -> HTTP1Config | None:
     """The HTTP/1.1 machine's configuration for ``limits`` (``None``: its defaults)."""
     return None if limits is None else HTTP1Config(limits=limits)
+
+
+class _ConnectMachine:
+    """What both CONNECT roles share: the HTTP/1.1 machine below, the state, the
+    contract members that have nothing to do (no timers, no events to send), and
+    the feeding entry points; each role implements ``_receive``.
+    """
+
+    __slots__ = ()
+
+    _h1: Connection
+    _state: ConnectState
+    _role_name = "CONNECT machine"
+
+    @property
+    def state(self) -> ConnectState:
+        """Where the exchange is."""
+        return self._state
+
+    @property
+    def trailing_data(self) -> bytes:
+        """In TUNNEL: bytes that came after the CONNECT exchange (the tunnel's first bytes)."""
+        return self._h1.trailing_data if self._state is ConnectState.TUNNEL else b""
+
+    def data_to_send(self) -> bytes:
+        """Take the bytes queued for the wire (``b""`` if none)."""
+        return self._h1.data_to_send()
+
+    def send(self, event: Event) -> None:
+        """Nothing is sent as events (the role's own methods queue its messages)."""
+        raise LocalProtocolError(f"cannot send {type(event).__name__} on a {self._role_name}")
+
+    def next_deadline(self) -> float | None:
+        """No timers (the driver owns the handshake timeout). Always ``None``."""
+        return None
+
+    def handle_timeout(self, now: float) -> list[Event]:
+        """Nothing is ever due."""
+        return []
+
+    def receive_data(self, data: Buffer) -> list[Event]:
+        """Feed bytes from the peer."""
+        return self._receive(data, eof=False)
+
+    def receive_eof(self) -> list[Event]:
+        """The peer closed its side."""
+        return self._receive(b"", eof=True)
+
+    def _receive(self, data: Buffer, *, eof: bool) -> list[Event]:
+        raise NotImplementedError  # pragma: no cover - each role implements it

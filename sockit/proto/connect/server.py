@@ -11,6 +11,7 @@ from sockit.proto.connect.common import (
     RESERVED_FIELDS,
     ConnectState,
     TunnelRequested,
+    _ConnectMachine,
     basic_credentials,
     config_for,
     parse_authority,
@@ -29,49 +30,16 @@ from sockit.proto.http1 import (
 __all__ = ["ConnectServer"]
 
 
-class ConnectServer:
+class ConnectServer(_ConnectMachine):
     """The proxy side of CONNECT for one client connection."""
 
     __slots__ = ("_error", "_h1", "_state")
+    _role_name = "CONNECT server"
 
     def __init__(self, *, limits: HTTP1Limits | None = None) -> None:
         self._h1 = Connection(Role.SERVER, config_for(limits))
         self._state = ConnectState.AWAIT_RESPONSE
         self._error: RemoteProtocolError | None = None
-
-    @property
-    def state(self) -> ConnectState:
-        """Where the exchange is (AWAIT_RESPONSE: waiting for the client's CONNECT)."""
-        return self._state
-
-    @property
-    def trailing_data(self) -> bytes:
-        """In TUNNEL: bytes the client sent after its CONNECT (the target's first bytes)."""
-        return self._h1.trailing_data if self._state is ConnectState.TUNNEL else b""
-
-    def data_to_send(self) -> bytes:
-        """Take the bytes queued for the wire (``b""`` if none)."""
-        return self._h1.data_to_send()
-
-    def send(self, event: Event) -> None:
-        """Nothing is sent as events: use accept, refuse or require_auth."""
-        raise LocalProtocolError(f"cannot send {type(event).__name__} on a CONNECT server")
-
-    def next_deadline(self) -> float | None:
-        """No timers (the driver owns the handshake timeout). Always ``None``."""
-        return None
-
-    def handle_timeout(self, now: float) -> list[Event]:
-        """Nothing is ever due."""
-        return []
-
-    def receive_data(self, data: Buffer) -> list[Event]:
-        """Feed bytes from the client; ``TunnelRequested`` once a CONNECT head is here."""
-        return self._receive(data, eof=False)
-
-    def receive_eof(self) -> list[Event]:
-        """The client closed; before a request that is the end (``ConnectionClosed``)."""
-        return self._receive(b"", eof=True)
 
     def _receive(self, data: Buffer, *, eof: bool) -> list[Event]:
         if self._error is not None:
