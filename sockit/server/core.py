@@ -463,6 +463,9 @@ class HTTPServer(Closing):
     def _accept(self, listener: _Listener) -> int:
         if listener.paused or listener.sock.closed:
             return 0
+        # a long turn makes the turn's clock stale: new connections' read deadlines
+        # count from when they were accepted, not from when the turn began
+        self.now = self._reactor.clock()
         try:
             socks = listener.sock.accept_batch(_ACCEPT_BATCH)
         except NetworkError as exc:
